@@ -1,0 +1,7 @@
+#pragma once
+/// \file backprop.hpp
+/// Everything: tensors, ops, autograd, layers, optimizers and serialization.
+#include "backprop/autograd.hpp"
+#include "backprop/errors.hpp"
+#include "backprop/ops.hpp"
+#include "backprop/tensor.hpp"

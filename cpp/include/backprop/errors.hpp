@@ -1,0 +1,27 @@
+#pragma once
+/// \file errors.hpp
+/// Typed exceptions thrown by every misuse of the public API. The Python bindings map them to
+/// ValueError, TypeError, IndexError and RuntimeError.
+#include <stdexcept>
+#include <string>
+
+namespace backprop {
+
+/// Shapes that cannot broadcast, matmul inner sizes that differ, a view that does not fit.
+struct ShapeError : std::invalid_argument {
+  using std::invalid_argument::invalid_argument;
+};
+/// Wrong or mixed dtypes.
+struct TypeError : std::invalid_argument {
+  using std::invalid_argument::invalid_argument;
+};
+/// Index or dimension out of range.
+struct IndexError : std::out_of_range {
+  using std::out_of_range::out_of_range;
+};
+/// Misuse of autograd state: a freed graph, a modified saved tensor, in-place on a leaf.
+struct RuntimeError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+}  // namespace backprop

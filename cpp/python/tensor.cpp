@@ -1,0 +1,238 @@
+// The Tensor class: metadata, autograd state, arithmetic operators and methods.
+#include "../src/ops/elementwise.hpp"
+#include "../src/tensor_utils.hpp"
+#include "bindings.hpp"
+
+namespace backprop::python {
+namespace {
+
+py::tuple to_tuple(const Shape& s) {
+  py::tuple t(s.size());
+  for (size_t i = 0; i < s.size(); ++i) t[i] = py::int_(s[i]);
+  return t;
+}
+
+// A Python hook: called with the gradient, may return a replacement or None.
+GradHook python_hook(py::function fn) {
+  auto holder = std::make_shared<py::function>(std::move(fn));
+  return [holder](const Tensor& g) -> Tensor {
+    py::gil_scoped_acquire gil;
+    py::object r = (*holder)(g);
+    if (r.is_none()) return Tensor();
+    if (!py::isinstance<Tensor>(r)) throw TypeError("hook: a hook must return a Tensor or None");
+    return r.cast<Tensor>();
+  };
+}
+
+template <class F>
+void def_binary(py::class_<Tensor>& cls, const char* name, const char* op, F f, bool reflected = false) {
+  cls.def(
+      name,
+      [f, op, reflected](const Tensor& self, py::handle other) {
+        Tensor o = operand(other, self, op);
+        return reflected ? f(o, self) : f(self, o);
+      },
+      py::is_operator());
+}
+
+template <class F>
+void def_inplace(py::class_<Tensor>& cls, const char* name, const char* op, F f) {
+  cls.def(name, [f, op](Tensor& self, py::handle other) -> Tensor {
+    Tensor o = operand(other, self, op);
+    return assign_inplace(self, f(self, o), op);
+  });
+}
+
+}  // namespace
+
+void bind_tensor(py::module_& m, py::class_<Tensor>& cls) {
+  py::class_<Node, std::shared_ptr<Node>>(m, "Node")
+      .def("name", &Node::name)
+      .def_property_readonly("next_functions",
+                             [](const Node& n) {
+                               py::list out;
+                               for (const auto& e : n.next_edges())
+                                 out.append(py::make_tuple(e.node ? py::cast(e.node) : py::none(), 0));
+                               return py::tuple(out);
+                             })
+      .def("__repr__", [](const Node& n) { return "<" + n.name() + " object>"; });
+
+  cls.def(py::init([](const Tensor& other) { return Tensor(other.impl_ptr()); }), py::arg("data"),
+          "An alias of `data` sharing its storage and autograd state (used by nn.Parameter).");
+
+  // ---- metadata ---------------------------------------------------------------------------
+  cls.def_property_readonly("shape", [](const Tensor& t) { return to_tuple(t.shape()); })
+      .def("size",
+           [](const Tensor& t, py::object dim) -> py::object {
+             if (dim.is_none()) return to_tuple(t.shape());
+             return py::int_(t.size(dim.cast<int64_t>()));
+           },
+           py::arg("dim") = py::none())
+      .def("stride",
+           [](const Tensor& t, py::object dim) -> py::object {
+             if (dim.is_none()) return to_tuple(t.strides());
+             return py::int_(t.strides()[wrap_dim(dim.cast<int64_t>(), t.dim(), "stride")]);
+           },
+           py::arg("dim") = py::none())
+      .def("storage_offset", &Tensor::offset)
+      .def_property_readonly("dtype", &Tensor::dtype)
+      .def_property_readonly("ndim", &Tensor::dim)
+      .def_property_readonly("device", [](const Tensor&) { return "cpu"; })
+      .def_property_readonly("is_cuda", [](const Tensor&) { return false; })
+      .def("dim", &Tensor::dim)
+      .def("numel", &Tensor::numel)
+      .def("element_size", [](const Tensor& t) { return element_size(t.dtype()); })
+      .def("is_contiguous", &Tensor::is_contiguous)
+      .def("is_floating_point", [](const Tensor& t) { return is_floating(t.dtype()); })
+      .def("data_ptr", [](const Tensor& t) { return reinterpret_cast<uintptr_t>(t.data_ptr()); })
+      .def("_version", &Tensor::version)
+      .def("__len__",
+           [](const Tensor& t) {
+             if (t.dim() == 0) throw py::type_error("len() of a 0-d tensor");
+             return t.shape()[0];
+           })
+      .def("__hash__", [](const Tensor& t) { return reinterpret_cast<uintptr_t>(t.impl()); })
+      .def("__bool__",
+           [](const Tensor& t) {
+             if (t.numel() != 1)
+               throw ShapeError("Boolean value of Tensor with more than one value is ambiguous; use .any() or .all()");
+             return t.item() != 0;
+           })
+      .def("__float__", [](const Tensor& t) { return t.item(); })
+      .def("__int__", [](const Tensor& t) { return static_cast<int64_t>(t.item()); })
+      .def("__index__",
+           [](const Tensor& t) {
+             if (is_floating(t.dtype()) || t.numel() != 1)
+               throw py::type_error("only integer tensors of a single element can be converted to an index");
+             return static_cast<int64_t>(t.item());
+           })
+      .def("item", [](const Tensor& t) -> py::object {
+        double v = t.item();
+        if (t.dtype() == DType::Int64) return py::int_(static_cast<int64_t>(v));
+        if (t.dtype() == DType::Bool) return py::bool_(v != 0);
+        return py::float_(v);
+      });
+
+  // ---- autograd ---------------------------------------------------------------------------
+  cls.def_property(
+         "requires_grad", &Tensor::requires_grad,
+         [](Tensor& t, bool r) { t.requires_grad_(r); })
+      .def("requires_grad_", [](Tensor& t, bool r) -> Tensor { return t.requires_grad_(r); },
+           py::arg("requires_grad") = true)
+      .def_property(
+          "grad", [](const Tensor& t) -> py::object { return t.grad().defined() ? py::cast(t.grad()) : py::none(); },
+          [](const Tensor& t, py::object g) { t.set_grad(g.is_none() ? Tensor() : g.cast<Tensor>()); })
+      .def_property_readonly("grad_fn",
+                             [](const Tensor& t) -> py::object { return t.grad_fn() ? py::cast(t.grad_fn()) : py::none(); })
+      .def_property_readonly("is_leaf", &Tensor::is_leaf)
+      .def_property_readonly("retains_grad", &Tensor::retains_grad)
+      .def_property(
+          "data", [](const Tensor& t) { return t.detach(); },
+          [](Tensor& t, const Tensor& value) {
+            if (value.shape() != t.shape() || value.dtype() != t.dtype()) {
+              NoGradGuard g;
+              throw ShapeError("data: assigning a tensor of shape " + shape_str(value.shape()) + " and dtype " +
+                               dtype_name(value.dtype()) + " to one of shape " + shape_str(t.shape()) + " and dtype " +
+                               dtype_name(t.dtype()) + " is not supported; copy_ into it instead");
+            }
+            NoGradGuard g;
+            copy_into(t, value);
+            t.bump_version();
+          })
+      .def(
+          "backward",
+          [](const Tensor& t, py::object gradient, py::object retain_graph, bool create_graph) {
+            if (create_graph) throw RuntimeError("backward: create_graph=True (higher-order gradients) is not supported");
+            Tensor g = gradient.is_none() ? Tensor() : operand(gradient, t, "backward");
+            bool retain = retain_graph.is_none() ? false : retain_graph.cast<bool>();
+            py::gil_scoped_release release;
+            t.backward(g, retain);
+          },
+          py::arg("gradient") = py::none(), py::arg("retain_graph") = py::none(), py::arg("create_graph") = false)
+      .def("detach", &Tensor::detach)
+      .def("detach_",
+           [](Tensor& t) {
+             t.impl()->grad_fn.reset();
+             t.impl()->requires_grad = false;
+             return t;
+           })
+      .def("retain_grad", &Tensor::retain_grad)
+      .def("register_hook", [](const Tensor& t, py::function fn) { t.register_hook(python_hook(std::move(fn))); },
+           py::arg("hook"));
+
+  // ---- conversions and copies -------------------------------------------------------------
+  cls.def("contiguous", &Tensor::contiguous)
+      .def("clone", &Tensor::clone)
+      .def("to",
+           [](const Tensor& t, py::object dtype, py::kwargs kwargs) {
+             if (kwargs.contains("dtype")) dtype = kwargs["dtype"];
+             if (dtype.is_none()) return t;
+             if (py::isinstance<py::str>(dtype) && dtype.cast<std::string>() == "cpu") return t;
+             return t.to(dtype_arg(dtype));
+           },
+           py::arg("dtype") = py::none())
+      .def("type",
+           [](const Tensor& t, py::object dtype) -> py::object {
+             if (dtype.is_none()) return py::str(std::string("backprop.") + dtype_name(t.dtype()));
+             return py::cast(t.to(dtype_arg(dtype)));
+           },
+           py::arg("dtype") = py::none())
+      .def("float", [](const Tensor& t) { return t.to(DType::Float32); })
+      .def("double", [](const Tensor& t) { return t.to(DType::Float64); })
+      .def("long", [](const Tensor& t) { return t.to(DType::Int64); })
+      .def("bool", [](const Tensor& t) { return t.to(DType::Bool); })
+      .def("cpu", [](const Tensor& t) { return t; })
+      .def("zero_", [](Tensor& t) -> Tensor { return t.zero_(); })
+      .def("fill_", [](Tensor& t, double v) -> Tensor { return t.fill_(v); }, py::arg("value"))
+      .def("copy_", [](Tensor& t, const Tensor& src) -> Tensor { return t.copy_(src); }, py::arg("src"));
+
+  // ---- operators --------------------------------------------------------------------------
+  def_binary(cls, "__add__", "add", [](const Tensor& a, const Tensor& b) { return add(a, b); });
+  def_binary(cls, "__radd__", "add", [](const Tensor& a, const Tensor& b) { return add(a, b); }, true);
+  def_binary(cls, "__sub__", "sub", [](const Tensor& a, const Tensor& b) { return sub(a, b); });
+  def_binary(cls, "__rsub__", "sub", [](const Tensor& a, const Tensor& b) { return sub(a, b); }, true);
+  def_binary(cls, "__mul__", "mul", [](const Tensor& a, const Tensor& b) { return mul(a, b); });
+  def_binary(cls, "__rmul__", "mul", [](const Tensor& a, const Tensor& b) { return mul(a, b); }, true);
+  def_binary(cls, "__truediv__", "div", [](const Tensor& a, const Tensor& b) { return div(a, b); });
+  def_binary(cls, "__rtruediv__", "div", [](const Tensor& a, const Tensor& b) { return div(a, b); }, true);
+  def_binary(cls, "__pow__", "pow", [](const Tensor& a, const Tensor& b) { return pow(a, b); });
+  def_binary(cls, "__rpow__", "pow", [](const Tensor& a, const Tensor& b) { return pow(a, b); }, true);
+  def_binary(cls, "__matmul__", "matmul", [](const Tensor& a, const Tensor& b) { return matmul(a, b); });
+  def_binary(cls, "__rmatmul__", "matmul", [](const Tensor& a, const Tensor& b) { return matmul(a, b); }, true);
+  def_binary(cls, "__lt__", "lt", [](const Tensor& a, const Tensor& b) { return lt(a, b); });
+  def_binary(cls, "__le__", "le", [](const Tensor& a, const Tensor& b) { return le(a, b); });
+  def_binary(cls, "__gt__", "gt", [](const Tensor& a, const Tensor& b) { return gt(a, b); });
+  def_binary(cls, "__ge__", "ge", [](const Tensor& a, const Tensor& b) { return ge(a, b); });
+  def_binary(cls, "__eq__", "eq", [](const Tensor& a, const Tensor& b) { return eq(a, b); });
+  def_binary(cls, "__ne__", "ne", [](const Tensor& a, const Tensor& b) { return ne(a, b); });
+  def_binary(cls, "__and__", "logical_and", [](const Tensor& a, const Tensor& b) { return logical_and(a, b); });
+  def_binary(cls, "__or__", "logical_or", [](const Tensor& a, const Tensor& b) { return logical_or(a, b); });
+  cls.def("__neg__", [](const Tensor& t) { return neg(t); })
+      .def("__pos__", [](const Tensor& t) { return t; })
+      .def("__abs__", [](const Tensor& t) { return abs(t); })
+      .def("__invert__", [](const Tensor& t) {
+        if (t.dtype() != DType::Bool) throw TypeError("~ is only supported on bool tensors here; use logical_not");
+        return logical_not(t);
+      });
+  def_inplace(cls, "__iadd__", "add_", [](const Tensor& a, const Tensor& b) { return add(a, b); });
+  def_inplace(cls, "__isub__", "sub_", [](const Tensor& a, const Tensor& b) { return sub(a, b); });
+  def_inplace(cls, "__imul__", "mul_", [](const Tensor& a, const Tensor& b) { return mul(a, b); });
+  def_inplace(cls, "__itruediv__", "div_", [](const Tensor& a, const Tensor& b) { return div(a, b); });
+  def_inplace(cls, "sub_", "sub_", [](const Tensor& a, const Tensor& b) { return sub(a, b); });
+  def_inplace(cls, "mul_", "mul_", [](const Tensor& a, const Tensor& b) { return mul(a, b); });
+  def_inplace(cls, "div_", "div_", [](const Tensor& a, const Tensor& b) { return div(a, b); });
+  cls.def(
+      "add_",
+      [](Tensor& self, py::handle other, double alpha) -> Tensor {
+        Tensor o = operand(other, self, "add_");
+        return assign_inplace(self, alpha == 1.0 ? add(self, o) : add(self, mul(o, wrap_scalar(alpha, o))), "add_");
+      },
+      py::arg("other"), py::kw_only(), py::arg("alpha") = 1.0);
+  cls.def("clamp_",
+          [](Tensor& self, std::optional<double> lo, std::optional<double> hi) -> Tensor {
+            return assign_inplace(self, clamp(self, lo, hi), "clamp_");
+          },
+          py::arg("min") = py::none(), py::arg("max") = py::none());
+}
+
+}  // namespace backprop::python

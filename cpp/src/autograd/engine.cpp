@@ -1,0 +1,196 @@
+// The backward engine: dependency counts over the reachable graph, then a ready queue that runs
+// the most recently created node first. Iterative throughout, so graph depth is unbounded.
+#include <queue>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "../tensor_impl.hpp"
+#include "../tensor_utils.hpp"
+#include "accumulate_grad.hpp"
+#include "backprop/ops.hpp"
+
+namespace backprop {
+namespace {
+
+std::shared_ptr<Node> node_of(const Tensor& t) {
+  if (t.grad_fn()) return t.grad_fn();
+  return grad_accumulator(t);
+}
+
+Tensor run_hooks(std::vector<GradHook>& hooks, Tensor grad) {
+  for (auto& hook : hooks) {
+    Tensor replaced = hook(grad);
+    if (replaced.defined()) {
+      if (replaced.shape() != grad.shape())
+        throw ShapeError("hook: a hook returned a gradient of shape " + shape_str(replaced.shape()) +
+                         " for a gradient of shape " + shape_str(grad.shape()));
+      grad = replaced;
+    }
+  }
+  return grad;
+}
+
+struct NodeState {
+  int dependencies = 0;
+  bool needed = true;
+  Tensor buffer;
+};
+
+struct ReadyOrder {
+  bool operator()(const Node* a, const Node* b) const { return a->sequence_nr() < b->sequence_nr(); }
+};
+
+// Runs the graph below `roots`. With `capture` non-empty (autograd.grad) leaves are not touched:
+// the gradients reaching the captured nodes are returned instead, and only the part of the
+// graph leading to them runs.
+std::vector<Tensor> run_engine(const std::vector<Tensor>& outputs, const std::vector<Tensor>& grad_outputs,
+                               bool retain_graph, const std::vector<Tensor>* inputs, const char* caller) {
+  if (!grad_outputs.empty() && grad_outputs.size() != outputs.size())
+    throw ShapeError(std::string(caller) + ": got " + std::to_string(grad_outputs.size()) + " gradients for " +
+                     std::to_string(outputs.size()) + " outputs");
+  NoGradGuard no_grad;
+
+  std::vector<std::pair<std::shared_ptr<Node>, Tensor>> roots;
+  for (size_t i = 0; i < outputs.size(); ++i) {
+    const Tensor& out = outputs[i];
+    if (!out.requires_grad())
+      throw RuntimeError(std::string(caller) + ": element " + std::to_string(i) +
+                         " of tensors does not require grad and does not have a grad_fn");
+    Tensor g = grad_outputs.empty() ? Tensor() : grad_outputs[i];
+    if (!g.defined()) {
+      if (out.numel() != 1)
+        throw RuntimeError(std::string(caller) + ": grad can be implicitly created only for scalar outputs, but "
+                           "the output has shape " + shape_str(out.shape()) +
+                           "; reduce it first (for example call .sum()) or pass a gradient of that shape");
+      g = ones_like(out);
+    } else {
+      if (g.shape() != out.shape())
+        throw ShapeError(std::string(caller) + ": the gradient has shape " + shape_str(g.shape()) +
+                         " but the output has shape " + shape_str(out.shape()));
+      if (g.dtype() != out.dtype()) g = g.to(out.dtype());
+    }
+    roots.emplace_back(node_of(out), g);
+  }
+
+  // Capture targets: the node whose incoming gradient is the gradient of each input.
+  std::unordered_map<Node*, std::vector<size_t>> capture_slots;
+  std::vector<std::shared_ptr<Node>> capture_nodes;
+  if (inputs) {
+    for (size_t i = 0; i < inputs->size(); ++i) {
+      const Tensor& in = (*inputs)[i];
+      if (!in.requires_grad())
+        throw RuntimeError(std::string(caller) + ": input " + std::to_string(i) +
+                           " does not require grad; set requires_grad=True on it");
+      auto node = node_of(in);
+      capture_slots[node.get()].push_back(i);
+      capture_nodes.push_back(node);
+    }
+  }
+
+  // Depth-first walk for dependency counts and a post-order (children before parents).
+  std::unordered_map<Node*, NodeState> state;
+  std::vector<Node*> post_order;
+  {
+    std::vector<std::pair<Node*, size_t>> stack;
+    for (auto& [node, g] : roots) {
+      if (state.count(node.get())) continue;
+      state[node.get()];
+      stack.emplace_back(node.get(), 0);
+      while (!stack.empty()) {
+        auto& [n, next] = stack.back();
+        const auto& edges = n->next_edges();
+        if (next < edges.size()) {
+          Node* child = edges[next++].node.get();
+          if (!child) continue;
+          auto [it, inserted] = state.try_emplace(child);
+          it->second.dependencies++;
+          if (inserted) stack.emplace_back(child, 0);
+        } else {
+          post_order.push_back(n);
+          stack.pop_back();
+        }
+      }
+    }
+  }
+  if (inputs) {
+    for (Node* n : post_order) {
+      bool needed = capture_slots.count(n) > 0;
+      if (!needed)
+        for (const auto& e : n->next_edges())
+          if (e.node && state[e.node.get()].needed) needed = true;
+      state[n].needed = needed;
+    }
+  }
+
+  std::vector<Tensor> captured(inputs ? inputs->size() : 0);
+  std::priority_queue<Node*, std::vector<Node*>, ReadyOrder> ready;
+  for (auto& [node, g] : roots) {
+    NodeState& s = state[node.get()];
+    s.buffer = s.buffer.defined() ? s.buffer + g : g;
+  }
+  for (auto& [node, g] : roots) {
+    NodeState& s = state[node.get()];
+    if (s.dependencies == 0) {
+      s.dependencies = -1;  // queued once, even when it is a root twice
+      ready.push(node.get());
+    }
+  }
+
+  std::vector<Node*> executed;
+  while (!ready.empty()) {
+    Node* n = ready.top();
+    ready.pop();
+    NodeState& s = state[n];
+    Tensor grad = std::move(s.buffer);
+    s.buffer = Tensor();
+    std::vector<Tensor> input_grads;
+    if (grad.defined() && s.needed) {
+      auto* acc = dynamic_cast<AccumulateGrad*>(n);
+      grad = run_hooks(acc ? acc->variable()->leaf_hooks : n->pre_hooks(), grad);
+      auto slots = capture_slots.find(n);
+      if (slots != capture_slots.end())
+        for (size_t slot : slots->second) captured[slot] = grad;
+      if (!(inputs && acc)) {
+        input_grads = n->apply(grad);
+        executed.push_back(n);
+      }
+    }
+    const auto& edges = n->next_edges();
+    for (size_t i = 0; i < edges.size(); ++i) {
+      Node* child = edges[i].node.get();
+      if (!child) continue;
+      NodeState& cs = state[child];
+      if (i < input_grads.size() && input_grads[i].defined())
+        cs.buffer = cs.buffer.defined() ? cs.buffer + input_grads[i] : input_grads[i];
+      if (--cs.dependencies == 0) {
+        cs.dependencies = -1;
+        ready.push(child);
+      }
+    }
+  }
+
+  if (!retain_graph)
+    for (Node* n : executed) n->release_saved();
+
+  if (inputs) return captured;
+  return {};
+}
+
+}  // namespace
+
+void backward(const std::vector<Tensor>& outputs, const std::vector<Tensor>& grad_outputs, bool retain_graph) {
+  run_engine(outputs, grad_outputs, retain_graph, nullptr, "backward");
+}
+
+std::vector<Tensor> grad(const std::vector<Tensor>& outputs, const std::vector<Tensor>& inputs,
+                         const std::vector<Tensor>& grad_outputs, bool retain_graph, bool allow_unused) {
+  std::vector<Tensor> result = run_engine(outputs, grad_outputs, retain_graph, &inputs, "grad");
+  for (size_t i = 0; i < result.size(); ++i) {
+    if (!result[i].defined() && !allow_unused)
+      throw RuntimeError("grad: input " + std::to_string(i) +
+                         " was not used in the graph of the outputs; pass allow_unused=True to get None for it");
+  }
+  return result;
+}
+
+}  // namespace backprop

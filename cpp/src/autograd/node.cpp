@@ -1,0 +1,62 @@
+#include <atomic>
+
+#include "../tensor_impl.hpp"
+#include "accumulate_grad.hpp"
+#include "backprop/ops.hpp"
+
+namespace backprop {
+namespace {
+
+std::atomic<uint64_t> g_next_sequence_nr{0};
+thread_local bool t_grad_enabled = true;
+// Nodes whose destruction was deferred by an outer ~Node; see ~Node.
+thread_local std::vector<std::shared_ptr<Node>>* t_pending_teardown = nullptr;
+
+}  // namespace
+
+bool is_grad_enabled() { return t_grad_enabled; }
+void set_grad_enabled(bool enabled) { t_grad_enabled = enabled; }
+
+Node::Node() : sequence_nr_(g_next_sequence_nr.fetch_add(1, std::memory_order_relaxed)) {}
+
+Node::~Node() {
+  // Releasing a long chain recursively would overflow the stack, so the outermost destructor
+  // collects the children and drops them one at a time; nested destructors only hand theirs over.
+  if (t_pending_teardown) {
+    for (auto& e : next_edges_)
+      if (e.node) t_pending_teardown->push_back(std::move(e.node));
+    return;
+  }
+  std::vector<std::shared_ptr<Node>> pending;
+  for (auto& e : next_edges_)
+    if (e.node) pending.push_back(std::move(e.node));
+  if (pending.empty()) return;
+  t_pending_teardown = &pending;
+  while (!pending.empty()) {
+    std::shared_ptr<Node> n = std::move(pending.back());
+    pending.pop_back();
+    n.reset();
+  }
+  t_pending_teardown = nullptr;
+}
+
+std::shared_ptr<Node> grad_accumulator(const Tensor& leaf) {
+  TensorImpl* impl = leaf.impl();
+  if (auto existing = impl->grad_accumulator.lock()) return existing;
+  auto node = std::make_shared<AccumulateGrad>(leaf.impl_ptr());
+  impl->grad_accumulator = node;
+  return node;
+}
+
+std::vector<Tensor> AccumulateGrad::apply(const Tensor& grad_output) {
+  Tensor& grad = variable_->grad;
+  if (!grad.defined()) {
+    // The incoming gradient may be shared with other leaves or the caller: keep a private copy.
+    grad = grad_output.clone();
+  } else {
+    grad = grad + grad_output;
+  }
+  return {};
+}
+
+}  // namespace backprop

@@ -1,0 +1,46 @@
+#pragma once
+// parallel_for: OpenMP above a grain size, a plain loop below it (or without OpenMP).
+#include <algorithm>
+#include <cstdint>
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+namespace backprop::kernels {
+
+/// Elements below which an elementwise loop stays serial: a parallel region costs a few
+/// microseconds, which a loop this short does not repay.
+constexpr int64_t kGrainSize = 32768;
+
+inline bool in_parallel_region() {
+#ifdef _OPENMP
+  return omp_in_parallel();
+#else
+  return false;
+#endif
+}
+
+/// Calls f(begin, end) over [0, n) in chunks; chunks run on the OpenMP team when the total
+/// work (n * cost_per_item) exceeds the grain size.
+template <class F>
+void parallel_for(int64_t n, int64_t cost_per_item, F&& f) {
+  if (n <= 0) return;
+#ifdef _OPENMP
+  int64_t work = n * std::max<int64_t>(cost_per_item, 1);
+  int threads = omp_get_max_threads();
+  if (work > kGrainSize && threads > 1 && !in_parallel_region()) {
+    int64_t chunks = std::min<int64_t>(threads, std::max<int64_t>(1, work / kGrainSize));
+#pragma omp parallel num_threads(static_cast<int>(chunks))
+    {
+      int64_t t = omp_get_thread_num(), nt = omp_get_num_threads();
+      int64_t begin = n * t / nt, end = n * (t + 1) / nt;
+      if (begin < end) f(begin, end);
+    }
+    return;
+  }
+#endif
+  f(int64_t{0}, n);
+}
+
+}  // namespace backprop::kernels

@@ -1,0 +1,257 @@
+// Integer indexing: index_select, gather, index_put and nonzero. Backward scatter-adds.
+#include "elementwise.hpp"
+#include "op.hpp"
+
+namespace backprop {
+namespace {
+
+void check_index_dtype(const Tensor& index, const char* op) {
+  if (index.dtype() != DType::Int64)
+    throw TypeError(std::string(op) + ": expected an int64 index tensor, got " + dtype_name(index.dtype()));
+}
+
+int64_t checked_index(int64_t i, int64_t size, int64_t dim, const char* op) {
+  if (i < -size || i >= size)
+    throw IndexError(std::string(op) + ": index " + std::to_string(i) + " is out of bounds for dimension " +
+                     std::to_string(dim) + " with size " + std::to_string(size));
+  return i < 0 ? i + size : i;
+}
+
+// out (outer, n, inner) <- x (outer, size, inner) rows at idx; or the reverse with accumulation.
+template <class T>
+void take_rows(const T* x, T* out, const int64_t* idx, int64_t n, int64_t outer, int64_t size, int64_t inner) {
+  for (int64_t o = 0; o < outer; ++o)
+    for (int64_t k = 0; k < n; ++k) std::copy_n(x + (o * size + idx[k]) * inner, inner, out + (o * n + k) * inner);
+}
+template <class T>
+void add_rows(const T* g, T* out, const int64_t* idx, int64_t n, int64_t outer, int64_t size, int64_t inner) {
+  for (int64_t o = 0; o < outer; ++o)
+    for (int64_t k = 0; k < n; ++k) {
+      const T* src = g + (o * n + k) * inner;
+      T* dst = out + (o * size + idx[k]) * inner;
+      for (int64_t i = 0; i < inner; ++i) dst[i] += src[i];
+    }
+}
+
+struct Layout {
+  int64_t outer = 1, size = 1, inner = 1;
+};
+Layout layout_around(const Shape& shape, int64_t dim) {
+  Layout l;
+  for (int64_t d = 0; d < dim; ++d) l.outer *= shape[d];
+  l.size = shape.empty() ? 1 : shape[dim];
+  for (int64_t d = dim + 1; d < static_cast<int64_t>(shape.size()); ++d) l.inner *= shape[d];
+  return l;
+}
+
+struct IndexSelect : OpBase {
+  static constexpr const char* kName = "IndexSelectBackward0";
+  int64_t dim_;
+  Shape in_shape_;
+  Tensor index_;
+  explicit IndexSelect(int64_t dim) : dim_(dim) {}
+  Tensor forward(const Tensor& x, const Tensor& index) {
+    check_index_dtype(index, "index_select");
+    if (index.dim() > 1) throw ShapeError("index_select: index must be 0-d or 1-d, got shape " + shape_str(index.shape()));
+    dim_ = wrap_dim(dim_, x.dim(), "index_select");
+    in_shape_ = x.shape();
+    Layout l = layout_around(x.shape(), dim_);
+    std::vector<int64_t> idx = index.to_int_vector();
+    for (auto& i : idx) i = checked_index(i, l.size, dim_, "index_select");
+    index_ = make_tensor({static_cast<int64_t>(idx.size())}, DType::Int64);
+    std::copy(idx.begin(), idx.end(), index_.data<int64_t>());
+    Shape shape = x.shape();
+    if (!shape.empty()) shape[dim_] = static_cast<int64_t>(idx.size());
+    Tensor out = make_tensor(shape, x.dtype());
+    Tensor xc = x.contiguous();
+    BP_DISPATCH_ALL(x.dtype(), "index_select", {
+      take_rows(xc.data<scalar_t>(), out.data<scalar_t>(), idx.data(), static_cast<int64_t>(idx.size()), l.outer,
+                l.size, l.inner);
+    });
+    return out;
+  }
+  std::vector<Tensor> backward(const Tensor& g) {
+    Tensor out = zeros(in_shape_, g.dtype());
+    Tensor gc = g.contiguous();
+    Layout l = layout_around(in_shape_, dim_);
+    BP_DISPATCH_FLOATING(g.dtype(), "index_select_backward", {
+      add_rows(gc.data<scalar_t>(), out.data<scalar_t>(), index_.data<int64_t>(), index_.numel(), l.outer, l.size,
+               l.inner);
+    });
+    return {out, Tensor()};
+  }
+};
+
+struct Gather : OpBase {
+  static constexpr const char* kName = "GatherBackward0";
+  int64_t dim_;
+  Shape in_shape_;
+  Tensor index_;
+  explicit Gather(int64_t dim) : dim_(dim) {}
+  // Calls f(x_offset, index_position) for every element of index.
+  template <class F>
+  void walk(const Shape& x_shape, F f) {
+    Shape ishape = index_.shape();
+    Shape xs = contiguous_strides(x_shape);
+    const int64_t* ip = index_.data<int64_t>();
+    int64_t n = index_.numel(), nd = static_cast<int64_t>(ishape.size());
+    std::vector<int64_t> pos(nd, 0);
+    for (int64_t k = 0; k < n; ++k) {
+      int64_t off = 0;
+      for (int64_t d = 0; d < nd; ++d) off += (d == dim_ ? ip[k] : pos[d]) * xs[d];
+      f(off, k);
+      for (int64_t d = nd - 1; d >= 0; --d) {
+        if (++pos[d] < ishape[d]) break;
+        pos[d] = 0;
+      }
+    }
+  }
+  Tensor forward(const Tensor& x, const Tensor& index) {
+    check_index_dtype(index, "gather");
+    if (index.dim() != x.dim())
+      throw ShapeError("gather: index " + shape_str(index.shape()) + " must have as many dims as the input " +
+                       shape_str(x.shape()));
+    dim_ = wrap_dim(dim_, x.dim(), "gather");
+    for (int64_t d = 0; d < x.dim(); ++d)
+      if (d != dim_ && index.shape()[d] > x.shape()[d])
+        throw ShapeError("gather: index " + shape_str(index.shape()) + " is larger than the input " +
+                         shape_str(x.shape()) + " in dimension " + std::to_string(d));
+    in_shape_ = x.shape();
+    index_ = index.contiguous().clone();
+    int64_t* ip = index_.data<int64_t>();
+    int64_t size = x.dim() == 0 ? 1 : x.shape()[dim_];
+    for (int64_t k = 0; k < index_.numel(); ++k) ip[k] = checked_index(ip[k], size, dim_, "gather");
+    Tensor xc = x.contiguous();
+    Tensor out = make_tensor(index.shape(), x.dtype());
+    BP_DISPATCH_ALL(x.dtype(), "gather", {
+      const scalar_t* xp = xc.data<scalar_t>();
+      scalar_t* op = out.data<scalar_t>();
+      walk(in_shape_, [&](int64_t off, int64_t k) { op[k] = xp[off]; });
+    });
+    return out;
+  }
+  std::vector<Tensor> backward(const Tensor& g) {
+    Tensor out = zeros(in_shape_, g.dtype());
+    Tensor gc = g.contiguous();
+    BP_DISPATCH_FLOATING(g.dtype(), "gather_backward", {
+      const scalar_t* gp = gc.data<scalar_t>();
+      scalar_t* op = out.data<scalar_t>();
+      walk(in_shape_, [&](int64_t off, int64_t k) { op[off] += gp[k]; });
+    });
+    return {out, Tensor()};
+  }
+};
+
+// out = x with values written (or added) at the positions named by one index per leading dim.
+struct IndexPut : OpBase {
+  static constexpr const char* kName = "IndexPutBackward0";
+  bool accumulate_;
+  std::vector<int64_t> offsets_;  // element offsets into x's contiguous layout, one per value row
+  int64_t row_ = 1;               // elements per indexed position (trailing dims)
+  Shape values_shape_;  // positions shape followed by the trailing dims
+  size_t inputs_ = 0;
+  explicit IndexPut(bool accumulate) : accumulate_(accumulate) {}
+  Tensor forward(const std::vector<Tensor>& in) {
+    const Tensor& x = in[0];
+    const Tensor& values = in[1];
+    size_t k = in.size() - 2;
+    if (k == 0 || static_cast<int64_t>(k) > x.dim())
+      throw IndexError("index_put: got " + std::to_string(k) + " index tensors for a tensor of shape " + shape_str(x.shape()));
+    Shape bshape = in[2].shape();
+    for (size_t i = 0; i < k; ++i) {
+      check_index_dtype(in[2 + i], "index_put");
+      bshape = broadcast_shapes(bshape, in[2 + i].shape(), "index_put");
+    }
+    inputs_ = in.size();
+    int64_t npos = shape_numel(bshape);
+    Shape xs = contiguous_strides(x.shape());
+    row_ = 1;
+    for (int64_t d = static_cast<int64_t>(k); d < x.dim(); ++d) row_ *= x.shape()[d];
+    offsets_.assign(static_cast<size_t>(npos), 0);
+    for (size_t i = 0; i < k; ++i) {
+      Tensor idx = expand(in[2 + i], bshape).contiguous();
+      const int64_t* ip = idx.data<int64_t>();
+      for (int64_t p = 0; p < npos; ++p)
+        offsets_[p] += checked_index(ip[p], x.shape()[i], static_cast<int64_t>(i), "index_put") * xs[i];
+    }
+    values_shape_ = bshape;
+    values_shape_.insert(values_shape_.end(), x.shape().begin() + static_cast<int64_t>(k), x.shape().end());
+    DType dt = x.dtype();
+    Tensor v = expand(cast_raw(values, dt), values_shape_).contiguous();
+    Tensor out = x.clone();
+    BP_DISPATCH_ALL(dt, "index_put", {
+      const scalar_t* vp = v.data<scalar_t>();
+      scalar_t* op = out.data<scalar_t>();
+      for (int64_t p = 0; p < npos; ++p)
+        for (int64_t r = 0; r < row_; ++r) {
+          if (accumulate_)
+            op[offsets_[p] + r] += vp[p * row_ + r];
+          else
+            op[offsets_[p] + r] = vp[p * row_ + r];
+        }
+    });
+    return out;
+  }
+  std::vector<Tensor> backward(const Tensor& g) {
+    Tensor gc = g.contiguous();
+    std::vector<Tensor> grads(inputs_);
+    int64_t npos = static_cast<int64_t>(offsets_.size());
+    if (needs(1)) {
+      Tensor gv = make_tensor(values_shape_, g.dtype());
+      BP_DISPATCH_FLOATING(g.dtype(), "index_put_backward", {
+        const scalar_t* gp = gc.data<scalar_t>();
+        scalar_t* vp = gv.data<scalar_t>();
+        for (int64_t p = 0; p < npos; ++p)
+          for (int64_t r = 0; r < row_; ++r) vp[p * row_ + r] = gp[offsets_[p] + r];
+      });
+      grads[1] = gv;
+    }
+    if (needs(0)) {
+      Tensor gx = gc.clone();
+      if (!accumulate_) {
+        BP_DISPATCH_FLOATING(g.dtype(), "index_put_backward", {
+          scalar_t* xp = gx.data<scalar_t>();
+          for (int64_t p = 0; p < npos; ++p)
+            for (int64_t r = 0; r < row_; ++r) xp[offsets_[p] + r] = 0;
+        });
+      }
+      grads[0] = gx;
+    }
+    return grads;
+  }
+};
+
+}  // namespace
+
+Tensor index_select(const Tensor& x, int64_t dim, const Tensor& index) { return record(IndexSelect(dim), x, index); }
+Tensor gather(const Tensor& x, int64_t dim, const Tensor& index) { return record(Gather(dim), x, index); }
+
+Tensor index_put(const Tensor& x, const std::vector<Tensor>& indices, const Tensor& values, bool accumulate) {
+  std::vector<Tensor> in{x, values};
+  in.insert(in.end(), indices.begin(), indices.end());
+  return record_list(IndexPut(accumulate), in);
+}
+
+Tensor nonzero(const Tensor& x) {
+  Tensor c = x.contiguous();
+  std::vector<int64_t> hits;
+  BP_DISPATCH_ALL(x.dtype(), "nonzero", {
+    const scalar_t* p = c.data<scalar_t>();
+    for (int64_t i = 0; i < c.numel(); ++i)
+      if (p[i] != scalar_t(0)) hits.push_back(i);
+  });
+  int64_t nd = x.dim();
+  Tensor out = make_tensor({static_cast<int64_t>(hits.size()), nd}, DType::Int64);
+  Shape strides = contiguous_strides(x.shape());
+  int64_t* op = out.data<int64_t>();
+  for (size_t h = 0; h < hits.size(); ++h) {
+    int64_t rem = hits[h];
+    for (int64_t d = 0; d < nd; ++d) {
+      op[h * nd + d] = rem / strides[d];
+      rem %= strides[d];
+    }
+  }
+  return out;
+}
+
+}  // namespace backprop

@@ -1,0 +1,61 @@
+#include "op.hpp"
+
+namespace backprop {
+
+Tensor SavedTensor::unpack(const char* op) const {
+  if (data_.defined() && data_.version() != version_)
+    throw RuntimeError(std::string("one of the variables needed for gradient computation has been modified by an "
+                                   "inplace operation: a tensor of shape ") +
+                       shape_str(data_.shape()) + " saved by " + op + " is at version " +
+                       std::to_string(data_.version()) + "; expected version " + std::to_string(version_) +
+                       " instead. Avoid the in-place change or clone() the tensor before it");
+  return data_;
+}
+
+Tensor OpBase::saved(int slot) const {
+  if (released_)
+    throw RuntimeError(std::string(name_) +
+                       ": trying to backward through the graph a second time (or directly access saved tensors "
+                       "after they have already been freed). Saved intermediate values of the graph are freed when "
+                       "you call .backward() or autograd.grad(). Specify retain_graph=True if you need to backward "
+                       "through the graph a second time");
+  return saved_.at(static_cast<size_t>(slot)).unpack(name_);
+}
+
+namespace detail {
+
+bool any_requires_grad(const std::vector<const Tensor*>& inputs) {
+  for (const Tensor* t : inputs)
+    if (t->defined() && t->requires_grad()) return true;
+  return false;
+}
+
+std::vector<InputMeta> input_meta(const std::vector<const Tensor*>& inputs) {
+  std::vector<InputMeta> meta;
+  meta.reserve(inputs.size());
+  for (const Tensor* t : inputs)
+    meta.push_back(t->defined() ? InputMeta{t->shape(), t->dtype()} : InputMeta{{}, DType::Float32});
+  return meta;
+}
+
+Tensor attach(Tensor out, std::shared_ptr<Node> node, const std::vector<const Tensor*>& inputs) {
+  for (const Tensor* t : inputs)
+    if (t->impl() == out.impl()) {
+      out = make_view(out, out.shape(), out.strides(), out.offset());
+      break;
+    }
+  auto& edges = node->mutable_next_edges();
+  edges.reserve(inputs.size());
+  for (const Tensor* t : inputs) {
+    if (t->defined() && t->requires_grad())
+      edges.push_back(Edge{t->grad_fn() ? t->grad_fn() : grad_accumulator(*t)});
+    else
+      edges.push_back(Edge{});
+  }
+  out.impl()->grad_fn = std::move(node);
+  out.impl()->requires_grad = true;
+  return out;
+}
+
+}  // namespace detail
+}  // namespace backprop

@@ -1,0 +1,130 @@
+#pragma once
+// The single piece of graph wiring shared by every differentiable op.
+//
+// An op is a struct deriving from OpBase with
+//   static constexpr const char* kName = "MulBackward0";
+//   Tensor forward(const Tensor& a, const Tensor& b);           // any number of Tensor inputs,
+//                                                               // or (const std::vector<Tensor>&)
+//   std::vector<Tensor> backward(const Tensor& grad);            // one gradient per input
+// forward() checks shapes, calls kernels and save()s what backward needs; its attributes are
+// plain members. record() runs forward, and when any input requires grad (and grad mode is on)
+// it moves the op into a graph node wired to the inputs' nodes. Gradients whose shape differs
+// from their input's shape are summed back to it here, so no backward undoes broadcasting itself.
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "../tensor_impl.hpp"
+#include "backprop/autograd.hpp"
+#include "backprop/ops.hpp"
+
+namespace backprop {
+
+/// A tensor kept for backward, with the storage version it had when it was saved.
+class SavedTensor {
+ public:
+  SavedTensor() = default;
+  explicit SavedTensor(const Tensor& t) : data_(t.defined() ? t.detach() : Tensor()), version_(t.defined() ? t.version() : 0) {}
+  Tensor unpack(const char* op) const;
+
+ private:
+  Tensor data_;
+  uint64_t version_ = 0;
+};
+
+class OpBase {
+ public:
+  /// Keeps `t` for backward when the op is being recorded; returns its slot.
+  int save(const Tensor& t) {
+    if (!recording_) return -1;
+    saved_.emplace_back(t);
+    return static_cast<int>(saved_.size()) - 1;
+  }
+  /// Whether input `i` needs a gradient (valid in backward).
+  bool needs(size_t i) const { return i < needs_grad_.size() && needs_grad_[i]; }
+  bool recording() const { return recording_; }
+
+  // Used by record() and OpNode only.
+  std::vector<SavedTensor> saved_;
+  std::vector<bool> needs_grad_;
+  bool recording_ = false;
+  bool released_ = false;
+  const char* name_ = "";
+
+ protected:
+  Tensor saved(int slot) const;
+};
+
+struct InputMeta {
+  Shape shape;
+  DType dtype;
+};
+
+template <class Op>
+class OpNode final : public Node {
+ public:
+  OpNode(Op&& op, std::vector<InputMeta> inputs) : op_(std::move(op)), inputs_(std::move(inputs)) {}
+
+  std::vector<Tensor> apply(const Tensor& grad_output) override {
+    std::vector<Tensor> grads = op_.backward(grad_output);
+    for (size_t i = 0; i < grads.size() && i < inputs_.size(); ++i) {
+      if (!grads[i].defined()) continue;
+      if (grads[i].shape() != inputs_[i].shape) grads[i] = sum_to(grads[i], inputs_[i].shape);
+      if (grads[i].dtype() != inputs_[i].dtype && is_floating(inputs_[i].dtype)) grads[i] = grads[i].to(inputs_[i].dtype);
+    }
+    return grads;
+  }
+  std::string name() const override { return Op::kName; }
+  void release_saved() override {
+    op_.saved_.clear();
+    op_.released_ = true;
+  }
+  Op& op() { return op_; }
+
+ private:
+  Op op_;
+  std::vector<InputMeta> inputs_;
+};
+
+namespace detail {
+
+bool any_requires_grad(const std::vector<const Tensor*>& inputs);
+/// Gives `out` a grad_fn wired to `inputs`, making sure it does not alias an input's handle.
+Tensor attach(Tensor out, std::shared_ptr<Node> node, const std::vector<const Tensor*>& inputs);
+std::vector<InputMeta> input_meta(const std::vector<const Tensor*>& inputs);
+
+template <class Op, class Forward>
+Tensor record_impl(Op& op, const std::vector<const Tensor*>& inputs, Forward&& forward) {
+  if (!is_grad_enabled() || !any_requires_grad(inputs)) return forward();
+  op.recording_ = true;
+  op.name_ = Op::kName;
+  op.needs_grad_.reserve(inputs.size());
+  for (const Tensor* t : inputs) op.needs_grad_.push_back(t->defined() && t->requires_grad());
+  Tensor out;
+  {
+    NoGradGuard no_grad;
+    out = forward();
+  }
+  auto node = std::make_shared<OpNode<Op>>(std::move(op), input_meta(inputs));
+  return attach(std::move(out), std::move(node), inputs);
+}
+
+}  // namespace detail
+
+/// Runs `op` on tensor inputs and records it when a gradient is needed.
+template <class Op, class... Ts>
+Tensor record(Op op, const Ts&... inputs) {
+  std::vector<const Tensor*> ptrs{&inputs...};
+  return detail::record_impl(op, ptrs, [&]() { return op.forward(inputs...); });
+}
+
+/// The same for ops over a list of tensors (cat, stack).
+template <class Op>
+Tensor record_list(Op op, const std::vector<Tensor>& inputs) {
+  std::vector<const Tensor*> ptrs;
+  ptrs.reserve(inputs.size());
+  for (const Tensor& t : inputs) ptrs.push_back(&t);
+  return detail::record_impl(op, ptrs, [&]() { return op.forward(inputs); });
+}
+
+}  // namespace backprop

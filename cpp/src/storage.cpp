@@ -1,0 +1,50 @@
+#include "storage.hpp"
+
+#include <algorithm>
+#include <cstdlib>
+#include <new>
+
+#include "backprop/tensor.hpp"
+
+namespace backprop {
+namespace {
+
+std::atomic<int64_t> g_in_use{0};
+std::atomic<int64_t> g_peak{0};
+std::atomic<int64_t> g_allocations{0};
+
+void count_allocation(int64_t bytes) {
+  int64_t now = g_in_use.fetch_add(bytes) + bytes;
+  int64_t peak = g_peak.load();
+  while (now > peak && !g_peak.compare_exchange_weak(peak, now)) {
+  }
+  g_allocations.fetch_add(1);
+}
+
+}  // namespace
+
+Storage::Storage(size_t nbytes) : nbytes_(nbytes), owned_(true) {
+  // aligned_alloc needs a size that is a multiple of the alignment.
+  size_t rounded = std::max<size_t>(64, (nbytes + 63) / 64 * 64);
+  data_ = std::aligned_alloc(64, rounded);
+  if (!data_) throw std::bad_alloc();
+  count_allocation(static_cast<int64_t>(nbytes));
+}
+
+Storage::Storage(void* data, size_t nbytes, std::function<void(void*)> release)
+    : data_(data), nbytes_(nbytes), owned_(false), release_(std::move(release)) {}
+
+Storage::~Storage() {
+  if (owned_) {
+    std::free(data_);
+    g_in_use.fetch_sub(static_cast<int64_t>(nbytes_));
+  } else if (release_) {
+    release_(data_);
+  }
+}
+
+MemoryStats memory_stats() { return {g_in_use.load(), g_peak.load(), g_allocations.load()}; }
+
+void reset_peak_memory_stats() { g_peak.store(g_in_use.load()); }
+
+}  // namespace backprop

@@ -1,0 +1,35 @@
+#pragma once
+// Reference-counted byte buffers. Owned buffers are 64-byte aligned and counted in the memory
+// statistics; borrowed ones (NumPy, DLPack) run their release function instead.
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+
+namespace backprop {
+
+class Storage {
+ public:
+  /// Allocates `nbytes` aligned to 64 bytes (uninitialised).
+  explicit Storage(size_t nbytes);
+  /// Borrows memory owned elsewhere.
+  Storage(void* data, size_t nbytes, std::function<void(void*)> release);
+  ~Storage();
+  Storage(const Storage&) = delete;
+  Storage& operator=(const Storage&) = delete;
+
+  void* data() const { return data_; }
+  size_t nbytes() const { return nbytes_; }
+  /// Shared by every view of this storage; bumped by in-place writes.
+  uint64_t version() const { return version_.load(std::memory_order_relaxed); }
+  void bump_version() { version_.fetch_add(1, std::memory_order_relaxed); }
+
+ private:
+  void* data_;
+  size_t nbytes_;
+  bool owned_;
+  std::function<void(void*)> release_;
+  std::atomic<uint64_t> version_{0};
+};
+
+}  // namespace backprop

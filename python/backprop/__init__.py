@@ -1,0 +1,107 @@
+"""backprop: reverse-mode automatic differentiation with a C++/OpenMP core.
+
+The API follows PyTorch: ``backprop.tensor``, ``Tensor.backward``, ``backprop.no_grad``,
+``backprop.nn`` and ``backprop.optim`` behave like their ``torch`` namesakes.
+"""
+
+from . import _core
+from ._core import (
+    Tensor,
+    dtype,
+    abs,
+    add,
+    all,
+    amax,
+    amin,
+    any,
+    arange,
+    argmax,
+    argmin,
+    cat,
+    chunk,
+    clamp,
+    clip,
+    concat,
+    cos,
+    div,
+    eq,
+    exp,
+    flatten,
+    from_dlpack,
+    from_numpy,
+    full,
+    gather,
+    ge,
+    get_num_threads,
+    gt,
+    index_put,
+    index_select,
+    is_grad_enabled,
+    le,
+    log,
+    log_softmax,
+    logical_and,
+    logical_not,
+    logical_or,
+    logsumexp,
+    lt,
+    manual_seed,
+    matmul,
+    max,
+    maximum,
+    mean,
+    memory_stats,
+    min,
+    minimum,
+    mm,
+    mul,
+    narrow,
+    ne,
+    neg,
+    nonzero,
+    ones,
+    permute,
+    pow,
+    rand,
+    randint,
+    randn,
+    relu,
+    reset_peak_memory_stats,
+    reshape,
+    select,
+    set_num_threads,
+    sigmoid,
+    sin,
+    softmax,
+    split,
+    sqrt,
+    squeeze,
+    stack,
+    std,
+    sub,
+    sum,
+    swapaxes,
+    t,
+    tanh,
+    transpose,
+    unbind,
+    unsqueeze,
+    var,
+    where,
+    zeros,
+)
+from . import _tensor  # noqa: F401  (adds the Python-level Tensor methods)
+from ._creation import empty, full_like, ones_like, rand_like, randn_like, tensor, zeros_like
+from .autograd import enable_grad, no_grad, set_grad_enabled
+
+float32 = dtype.float32
+float64 = dtype.float64
+int64 = dtype.int64
+bool = dtype.bool  # noqa: A001  (the name PyTorch users write: backprop.bool)
+float = float32  # noqa: A001
+double = float64
+long = int64
+
+from . import autograd, nn, utils  # noqa: E402
+
+__version__ = "0.1.0"

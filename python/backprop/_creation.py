@@ -1,0 +1,96 @@
+"""Tensor factories that take Python data (nested lists, NumPy arrays, scalars)."""
+
+import builtins
+
+import numpy as np
+
+from . import _core
+from ._core import Tensor
+
+_NUMPY_TO_NAME = {"f": None, "i": "int64", "u": "int64", "b": "bool"}
+
+
+def _infer_numpy_dtype(data, arr):
+    """The dtype PyTorch would pick: NumPy float64 stays float64, Python floats become float32."""
+    kind = arr.dtype.kind
+    if kind == "f":
+        from_numpy = isinstance(data, (np.ndarray, np.generic))
+        if from_numpy and arr.dtype == np.float64:
+            return np.float64
+        return np.float32
+    if kind in "iu":
+        return np.int64
+    if kind == "b":
+        return np.bool_
+    raise TypeError(
+        f"tensor: can't convert data of NumPy dtype {arr.dtype} (kind '{kind}'); "
+        "use numbers, bools or float/int arrays"
+    )
+
+
+_NAMES = {
+    _core.dtype.float32: np.float32,
+    _core.dtype.float64: np.float64,
+    _core.dtype.int64: np.int64,
+    _core.dtype.bool: np.bool_,
+}
+
+
+def _numpy_dtype(dtype):
+    if isinstance(dtype, _core.dtype):
+        return _NAMES[dtype]
+    if dtype is builtins.float:
+        return np.float64
+    if dtype is builtins.int:
+        return np.int64
+    if dtype is builtins.bool:
+        return np.bool_
+    name = np.dtype(dtype).name
+    for d, np_type in _NAMES.items():
+        if np.dtype(np_type).name == name:
+            return np_type
+    raise TypeError(f"unsupported dtype {dtype!r}; backprop supports float32, float64, int64 and bool")
+
+
+def tensor(data, dtype=None, requires_grad=False, device=None):
+    """A new tensor holding a copy of `data` (a number, nested sequence, NumPy array or Tensor)."""
+    if device not in (None, "cpu"):
+        raise TypeError(f"backprop runs on the CPU only; got device {device!r}")
+    if isinstance(data, Tensor):
+        out = data.detach().clone()
+        if dtype is not None:
+            out = out.to(dtype)
+    else:
+        arr = np.asarray(data)
+        if arr.dtype == object:
+            raise TypeError("tensor: could not convert the data to a numeric array; check for ragged nested lists")
+        np_dtype = _infer_numpy_dtype(data, arr) if dtype is None else _numpy_dtype(dtype)
+        arr = np.ascontiguousarray(arr, dtype=np_dtype)
+        out = _core.from_numpy(arr).clone()
+    if requires_grad:
+        out.requires_grad_(True)
+    return out
+
+
+def empty(*size, dtype=None, requires_grad=False, device=None):
+    return _core.empty(*size, dtype=dtype, requires_grad=requires_grad, device=device or "cpu")
+
+
+def zeros_like(input, dtype=None, requires_grad=False):
+    return _core._like(input, "zeros", dtype=dtype, requires_grad=requires_grad)
+
+
+def ones_like(input, dtype=None, requires_grad=False):
+    return _core._like(input, "ones", dtype=dtype, requires_grad=requires_grad)
+
+
+def full_like(input, fill_value, dtype=None, requires_grad=False):
+    return _core._like(input, "full", value=fill_value, dtype=dtype, requires_grad=requires_grad)
+
+
+def rand_like(input, dtype=None, requires_grad=False):
+    return _core._like(input, "rand", dtype=dtype, requires_grad=requires_grad)
+
+
+def randn_like(input, dtype=None, requires_grad=False):
+    return _core._like(input, "randn", dtype=dtype, requires_grad=requires_grad)

@@ -1,0 +1,56 @@
+"""Tensor methods written in Python: printing and conversions that lean on NumPy."""
+
+import numpy as np
+
+from ._core import Tensor
+
+
+def _values(t):
+    return t.detach().numpy()
+
+
+def _repr(self):
+    arr = _values(self)
+    body = np.array2string(arr, separator=", ", prefix="tensor(", threshold=1000, edgeitems=3, precision=4)
+    parts = [body, f"dtype={self.dtype}"]
+    if self.grad_fn is not None:
+        parts.append(f"grad_fn=<{self.grad_fn.name()}>")
+    elif self.requires_grad:
+        parts.append("requires_grad=True")
+    return "tensor(" + ", ".join(parts) + ")"
+
+
+def _array(self, dtype=None, copy=None):
+    arr = _values(self)
+    if dtype is not None and np.dtype(dtype) != arr.dtype:
+        if copy is False:
+            raise ValueError(f"__array__: converting {self.dtype} to {np.dtype(dtype)} requires a copy")
+        return arr.astype(dtype)
+    if copy:
+        return arr.copy()
+    return arr
+
+
+def _tolist(self):
+    return _values(self).tolist()
+
+
+def _iter(self):
+    if self.ndim == 0:
+        raise TypeError("iteration over a 0-d tensor")
+    return (self[i] for i in range(self.shape[0]))
+
+
+def _format(self, spec):
+    if self.ndim == 0:
+        return format(self.item(), spec)
+    return format(repr(self), spec)
+
+
+Tensor.__repr__ = _repr
+Tensor.__str__ = _repr
+Tensor.__array__ = _array
+Tensor.__array_priority__ = 1000  # NumPy defers binary operators to Tensor
+Tensor.tolist = _tolist
+Tensor.__iter__ = _iter
+Tensor.__format__ = _format

@@ -1,0 +1,146 @@
+"""Gradient computation: backward, grad, grad-mode contexts and a finite-difference checker."""
+
+import functools
+
+import numpy as np
+
+from . import _core
+from ._core import Tensor
+
+
+class _GradMode:
+    """Sets grad mode for a `with` block or a decorated function; per thread, like PyTorch."""
+
+    _mode = None
+
+    def __enter__(self):
+        self._prev = _core.is_grad_enabled()
+        _core._set_grad_enabled(self._mode)
+        return self
+
+    def __exit__(self, *exc):
+        _core._set_grad_enabled(self._prev)
+        return False
+
+    def __call__(self, fn):
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            with self.__class__():
+                return fn(*args, **kwargs)
+
+        return wrapper
+
+
+class no_grad(_GradMode):
+    """Disables graph recording inside the block."""
+
+    _mode = False
+
+
+class enable_grad(_GradMode):
+    """Enables graph recording inside the block (for example inside no_grad)."""
+
+    _mode = True
+
+
+class set_grad_enabled(_GradMode):
+    """Sets grad mode to `mode`; effective at once, and undone on exit when used with `with`."""
+
+    def __init__(self, mode):
+        self._mode = bool(mode)
+        self._prev = _core.is_grad_enabled()
+        _core._set_grad_enabled(self._mode)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        _core._set_grad_enabled(self._prev)
+        return False
+
+
+def backward(tensors, grad_tensors=None, retain_graph=None):
+    """Accumulates gradients of `tensors` into the .grad of every leaf they depend on."""
+    _core._backward(tensors, grad_tensors, bool(retain_graph))
+
+
+def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False, allow_unused=False):
+    """Gradients of `outputs` with respect to `inputs`, returned as a tuple; leaves' .grad untouched."""
+    if create_graph:
+        raise RuntimeError("grad: create_graph=True (higher-order gradients) is not supported")
+    single = isinstance(inputs, Tensor)
+    result = _core._grad(outputs, inputs, grad_outputs, bool(retain_graph), allow_unused)
+    return result if not single else (result[0],)
+
+
+class GradcheckError(RuntimeError):
+    """Raised by gradcheck when analytic and numerical gradients disagree."""
+
+
+def _as_tuple(x):
+    return tuple(x) if isinstance(x, (tuple, list)) else (x,)
+
+
+def _float_outputs(out):
+    return [o for o in _as_tuple(out) if isinstance(o, Tensor) and o.is_floating_point()]
+
+
+def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True):
+    """Compares backward's gradients of `fn` with central differences, in float64.
+
+    Every floating input that requires grad is checked. Returns True, or raises GradcheckError
+    naming the input, the output and the worst element (returns False with raise_exception=False).
+    """
+    originals = _as_tuple(inputs)
+    xs = []
+    for x in originals:
+        if isinstance(x, Tensor) and x.is_floating_point():
+            xs.append(x.detach().double().clone().requires_grad_(x.requires_grad))
+        else:
+            xs.append(x)
+    checked = [i for i, x in enumerate(xs) if isinstance(x, Tensor) and x.requires_grad]
+    if not checked:
+        raise ValueError("gradcheck: no input requires grad; set requires_grad=True on at least one")
+
+    outputs = _float_outputs(fn(*xs))
+    analytic = []  # per output, per checked input: (out_numel, in_numel)
+    for out in outputs:
+        per_input = [np.zeros((out.numel(), xs[i].numel())) for i in checked]
+        for j in range(out.numel()):
+            seed = np.zeros(out.numel())
+            seed[j] = 1.0
+            seed_t = _core.from_numpy(seed.reshape(out.shape)).clone()
+            grads = grad(out, [xs[i] for i in checked], seed_t, retain_graph=True, allow_unused=True)
+            for k, g in enumerate(grads):
+                if g is not None:
+                    per_input[k][j] = g.detach().numpy().reshape(-1)
+        analytic.append(per_input)
+
+    for k, i in enumerate(checked):
+        flat = xs[i].detach().numpy().reshape(-1)  # a view: writes perturb the input in place
+        numeric = [np.zeros((o.numel(), flat.size)) for o in outputs]
+        for e in range(flat.size):
+            orig = flat[e]
+            flat[e] = orig + eps
+            with no_grad():
+                plus = [o.numpy().reshape(-1).copy() for o in _float_outputs(fn(*xs))]
+            flat[e] = orig - eps
+            with no_grad():
+                minus = [o.numpy().reshape(-1).copy() for o in _float_outputs(fn(*xs))]
+            flat[e] = orig
+            for o in range(len(outputs)):
+                numeric[o][:, e] = (plus[o] - minus[o]) / (2 * eps)
+        for o in range(len(outputs)):
+            a, n = analytic[o][k], numeric[o]
+            bad = np.abs(a - n) > atol + rtol * np.abs(n)
+            if bad.any():
+                r, c = np.argwhere(bad)[0]
+                msg = (
+                    f"gradcheck: Jacobian mismatch for output {o} with respect to input {i}: "
+                    f"analytic {a[r, c]!r} vs numerical {n[r, c]!r} at (output element {r}, input element {c}); "
+                    f"{int(bad.sum())} of {bad.size} entries differ"
+                )
+                if raise_exception:
+                    raise GradcheckError(msg)
+                return False
+    return True
