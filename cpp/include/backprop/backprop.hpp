@@ -5,3 +5,6 @@
 #include "backprop/errors.hpp"
 #include "backprop/ops.hpp"
 #include "backprop/tensor.hpp"
+#include "backprop/nn.hpp"
+#include "backprop/optim.hpp"
+#include "backprop/serialize.hpp"

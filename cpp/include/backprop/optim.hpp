@@ -1,0 +1,108 @@
+#pragma once
+/// \file optim.hpp
+/// Optimizers. Each step is one fused C++ pass per parameter with PyTorch's arithmetic, so
+/// the same hyperparameters give the same trajectory as torch.optim (foreach=False).
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "backprop/tensor.hpp"
+
+namespace backprop::optim {
+
+/// Named numeric hyperparameters: "lr", "momentum", "beta1", "beta2", "eps", "weight_decay",
+/// booleans as 0/1 ("nesterov", "amsgrad", "maximize", "centered"), ...
+using Options = std::map<std::string, double>;
+
+struct ParamGroup {
+  std::vector<Tensor> params;
+  Options options;
+};
+
+/// Per-parameter state: a step count and named buffers ("exp_avg", "momentum_buffer", ...).
+struct ParamState {
+  int64_t step = 0;
+  std::map<std::string, Tensor> buffers;
+};
+
+class Optimizer {
+ public:
+  virtual ~Optimizer() = default;
+  /// Updates every parameter that has a gradient; runs without recording a graph.
+  void step();
+  /// Clears the gradients (sets them to undefined, or fills them with zeros).
+  void zero_grad(bool set_to_none = true);
+  /// Adds a group; options it does not name take the optimizer's defaults.
+  void add_param_group(ParamGroup group);
+  std::vector<ParamGroup>& param_groups() { return groups_; }
+  const Options& defaults() const { return defaults_; }
+  /// The state of `param` (empty before its first step).
+  ParamState& state(const Tensor& param);
+  bool has_state(const Tensor& param) const;
+  /// Name used in error messages ("SGD", "Adam", ...).
+  virtual const char* name() const = 0;
+
+ protected:
+  Optimizer(std::vector<ParamGroup> groups, Options defaults);
+  /// One fused update of `param` from `grad`.
+  virtual void update(const Tensor& param, const Tensor& grad, ParamState& state, const Options& options) = 0;
+
+ private:
+  std::vector<ParamGroup> groups_;
+  Options defaults_;
+  std::map<const void*, ParamState> state_;
+};
+
+/// Stochastic gradient descent with optional momentum, dampening, Nesterov and weight decay.
+class SGD : public Optimizer {
+ public:
+  SGD(std::vector<Tensor> params, double lr, double momentum = 0.0, double dampening = 0.0,
+      double weight_decay = 0.0, bool nesterov = false, bool maximize = false);
+  SGD(std::vector<ParamGroup> groups, Options defaults);
+  const char* name() const override { return "SGD"; }
+
+ protected:
+  void update(const Tensor& param, const Tensor& grad, ParamState& state, const Options& options) override;
+};
+
+/// Adam; with decoupled weight decay it is AdamW.
+class Adam : public Optimizer {
+ public:
+  Adam(std::vector<Tensor> params, double lr = 1e-3, double beta1 = 0.9, double beta2 = 0.999, double eps = 1e-8,
+       double weight_decay = 0.0, bool amsgrad = false, bool maximize = false);
+  Adam(std::vector<ParamGroup> groups, Options defaults);
+  const char* name() const override { return decoupled_ ? "AdamW" : "Adam"; }
+
+ protected:
+  void update(const Tensor& param, const Tensor& grad, ParamState& state, const Options& options) override;
+  bool decoupled_ = false;
+};
+
+/// Adam with decoupled weight decay (default 1e-2).
+class AdamW : public Adam {
+ public:
+  AdamW(std::vector<Tensor> params, double lr = 1e-3, double beta1 = 0.9, double beta2 = 0.999, double eps = 1e-8,
+        double weight_decay = 1e-2, bool amsgrad = false, bool maximize = false);
+  AdamW(std::vector<ParamGroup> groups, Options defaults);
+};
+
+class RMSprop : public Optimizer {
+ public:
+  RMSprop(std::vector<Tensor> params, double lr = 1e-2, double alpha = 0.99, double eps = 1e-8,
+          double weight_decay = 0.0, double momentum = 0.0, bool centered = false, bool maximize = false);
+  RMSprop(std::vector<ParamGroup> groups, Options defaults);
+  const char* name() const override { return "RMSprop"; }
+
+ protected:
+  void update(const Tensor& param, const Tensor& grad, ParamState& state, const Options& options) override;
+};
+
+/// Scales gradients so that their joint `norm_type` norm is at most max_norm; returns the
+/// norm before clipping. Throws RuntimeError on a non-finite norm when error_if_nonfinite.
+double clip_grad_norm_(const std::vector<Tensor>& params, double max_norm, double norm_type = 2.0,
+                       bool error_if_nonfinite = false);
+/// Clamps every gradient element to [-clip_value, clip_value].
+void clip_grad_value_(const std::vector<Tensor>& params, double clip_value);
+
+}  // namespace backprop::optim
