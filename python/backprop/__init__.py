@@ -93,6 +93,7 @@ from ._core import (
 from . import _tensor  # noqa: F401  (adds the Python-level Tensor methods)
 from ._creation import empty, full_like, ones_like, rand_like, randn_like, tensor, zeros_like
 from .autograd import enable_grad, no_grad, set_grad_enabled
+from .serialization import load, save
 
 float32 = dtype.float32
 float64 = dtype.float64
@@ -102,6 +103,6 @@ float = float32  # noqa: A001
 double = float64
 long = int64
 
-from . import autograd, nn, utils  # noqa: E402
+from . import autograd, nn, optim, utils  # noqa: E402
 
 __version__ = "0.1.0"

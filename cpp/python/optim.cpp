@@ -1,0 +1,82 @@
+// Optimizers, gradient clipping and safetensors save/load for the Python package.
+#include "backprop/optim.hpp"
+#include "backprop/serialize.hpp"
+#include "bindings.hpp"
+
+namespace backprop::python {
+namespace {
+
+using optim::Optimizer;
+using optim::Options;
+using optim::ParamGroup;
+using GroupSpecs = std::vector<std::pair<std::vector<Tensor>, Options>>;
+
+std::vector<ParamGroup> to_groups(const GroupSpecs& specs) {
+  std::vector<ParamGroup> groups;
+  for (const auto& [params, options] : specs) groups.push_back(ParamGroup{params, options});
+  return groups;
+}
+
+template <class Opt>
+void bind_optimizer(py::module_& m, const char* name) {
+  py::class_<Opt, Optimizer>(m, name).def(
+      py::init([](const GroupSpecs& groups, const Options& defaults) { return new Opt(to_groups(groups), defaults); }),
+      py::arg("groups"), py::arg("defaults"));
+}
+
+}  // namespace
+
+void bind_optim(py::module_& m) {
+  py::class_<Optimizer>(m, "_Optimizer")
+      .def("step",
+           [](Optimizer& o) {
+             py::gil_scoped_release release;
+             o.step();
+           })
+      .def("zero_grad", &Optimizer::zero_grad, py::arg("set_to_none") = true)
+      .def("set_options",
+           [](Optimizer& o, size_t group, const Options& options) {
+             auto& groups = o.param_groups();
+             if (group >= groups.size()) throw IndexError("optimizer: no parameter group " + std::to_string(group));
+             for (const auto& [k, v] : options) groups[group].options[k] = v;
+           })
+      .def("add_param_group",
+           [](Optimizer& o, const std::vector<Tensor>& params, const Options& options) {
+             o.add_param_group(ParamGroup{params, options});
+           })
+      .def("get_state",
+           [](Optimizer& o, const Tensor& p) -> py::object {
+             if (!o.has_state(p)) return py::none();
+             optim::ParamState& s = o.state(p);
+             return py::make_tuple(s.step, s.buffers);
+           })
+      .def("set_state", [](Optimizer& o, const Tensor& p, int64_t step, const std::map<std::string, Tensor>& buffers) {
+        optim::ParamState& s = o.state(p);
+        s.step = step;
+        s.buffers.clear();
+        for (const auto& [k, v] : buffers) {
+          if (v.shape() != p.shape())
+            throw ShapeError("load_state_dict: state '" + k + "' has shape " + shape_str(v.shape()) +
+                             " but its parameter has shape " + shape_str(p.shape()));
+          s.buffers[k] = v.to(p.dtype()).contiguous().clone();
+        }
+      });
+  bind_optimizer<optim::SGD>(m, "_SGD");
+  bind_optimizer<optim::Adam>(m, "_Adam");
+  bind_optimizer<optim::AdamW>(m, "_AdamW");
+  bind_optimizer<optim::RMSprop>(m, "_RMSprop");
+
+  m.def("clip_grad_norm_", &optim::clip_grad_norm_, py::arg("parameters"), py::arg("max_norm"),
+        py::arg("norm_type") = 2.0, py::arg("error_if_nonfinite") = false);
+  m.def("clip_grad_value_", &optim::clip_grad_value_, py::arg("parameters"), py::arg("clip_value"));
+
+  m.def("_save", [](const std::map<std::string, Tensor>& tensors, const std::string& path,
+                    const std::map<std::string, std::string>& metadata) { save(tensors, path, metadata); });
+  m.def("_load", [](const std::string& path) {
+    std::map<std::string, std::string> metadata;
+    auto tensors = load(path, &metadata);
+    return py::make_tuple(tensors, metadata);
+  });
+}
+
+}  // namespace backprop::python

@@ -1,0 +1,195 @@
+// The Optimizer base (groups, state, zero_grad) and SGD, Adam/AdamW and RMSprop on top of the
+// fused kernels.
+#include <cmath>
+
+#include "../dispatch.hpp"
+#include "../kernels/optim.hpp"
+#include "../tensor_impl.hpp"
+#include "backprop/autograd.hpp"
+#include "backprop/optim.hpp"
+
+namespace backprop::optim {
+namespace {
+
+double option(const Options& o, const char* key) {
+  auto it = o.find(key);
+  if (it == o.end()) throw RuntimeError(std::string("optimizer: missing hyperparameter '") + key + "'");
+  return it->second;
+}
+
+void check_nonnegative(const Options& o, const char* key, const char* opt) {
+  auto it = o.find(key);
+  if (it != o.end() && !(it->second >= 0.0))
+    throw ShapeError(std::string(opt) + ": invalid " + key + " value: " + std::to_string(it->second));
+}
+
+// The state buffer `name`, created as zeros like `param` on first use.
+Tensor& buffer(ParamState& s, const char* name, const Tensor& param) {
+  auto it = s.buffers.find(name);
+  if (it == s.buffers.end()) it = s.buffers.emplace(name, zeros(param.shape(), param.dtype())).first;
+  return it->second;
+}
+
+}  // namespace
+
+Optimizer::Optimizer(std::vector<ParamGroup> groups, Options defaults) : defaults_(std::move(defaults)) {
+  if (groups.empty()) throw ShapeError("optimizer got an empty parameter list");
+  for (auto& g : groups) add_param_group(std::move(g));
+}
+
+void Optimizer::add_param_group(ParamGroup group) {
+  for (const auto& [key, value] : defaults_) group.options.emplace(key, value);
+  for (const char* key : {"lr", "eps", "weight_decay", "momentum", "alpha"}) check_nonnegative(group.options, key, "optimizer");
+  for (const Tensor& p : group.params) {
+    if (!p.defined()) throw ShapeError("optimizer: a parameter is undefined");
+    if (!is_floating(p.dtype()))
+      throw TypeError(std::string("optimizer can only optimize floating tensors, got ") + dtype_name(p.dtype()));
+    if (!p.is_leaf()) throw ShapeError("optimizer: can't optimize a non-leaf Tensor");
+    for (const auto& g : groups_)
+      for (const Tensor& q : g.params)
+        if (q.impl() == p.impl()) throw ShapeError("optimizer: some parameters appear in more than one parameter group");
+  }
+  groups_.push_back(std::move(group));
+}
+
+ParamState& Optimizer::state(const Tensor& param) { return state_[param.impl()]; }
+bool Optimizer::has_state(const Tensor& param) const { return state_.count(param.impl()) > 0; }
+
+void Optimizer::zero_grad(bool set_to_none) {
+  NoGradGuard no_grad;
+  for (auto& g : groups_)
+    for (const Tensor& p : g.params) {
+      Tensor grad = p.grad();
+      if (!grad.defined()) continue;
+      if (set_to_none)
+        p.set_grad(Tensor());
+      else
+        grad.zero_();
+    }
+}
+
+void Optimizer::step() {
+  NoGradGuard no_grad;
+  for (auto& g : groups_)
+    for (const Tensor& p : g.params) {
+      Tensor grad = p.grad();
+      if (!grad.defined()) continue;
+      if (!p.is_contiguous())
+        throw RuntimeError(std::string(name()) + ": parameters must be contiguous; got strides " + shape_str(p.strides()));
+      ParamState& s = state_[p.impl()];
+      s.step += 1;
+      update(p, grad.contiguous(), s, g.options);
+      p.bump_version();
+    }
+}
+
+// ---- SGD -------------------------------------------------------------------------------------
+
+SGD::SGD(std::vector<Tensor> params, double lr, double momentum, double dampening, double weight_decay, bool nesterov,
+         bool maximize)
+    : SGD(std::vector<ParamGroup>{ParamGroup{std::move(params), {}}},
+          Options{{"lr", lr}, {"momentum", momentum}, {"dampening", dampening}, {"weight_decay", weight_decay},
+                  {"nesterov", nesterov ? 1.0 : 0.0}, {"maximize", maximize ? 1.0 : 0.0}}) {}
+
+SGD::SGD(std::vector<ParamGroup> groups, Options defaults) : Optimizer(std::move(groups), std::move(defaults)) {
+  for (auto& g : param_groups())
+    if (g.options["nesterov"] != 0 && (g.options["momentum"] <= 0 || g.options["dampening"] != 0))
+      throw ShapeError("SGD: Nesterov momentum requires a momentum and zero dampening");
+}
+
+void SGD::update(const Tensor& param, const Tensor& grad, ParamState& s, const Options& o) {
+  double momentum = option(o, "momentum");
+  BP_DISPATCH_FLOATING(param.dtype(), "SGD", {
+    kernels::SgdArgs<scalar_t> a{static_cast<scalar_t>(option(o, "lr")), static_cast<scalar_t>(momentum),
+                                 static_cast<scalar_t>(option(o, "dampening")),
+                                 static_cast<scalar_t>(option(o, "weight_decay")), option(o, "nesterov") != 0,
+                                 option(o, "maximize") != 0, false};
+    scalar_t* buf = nullptr;
+    if (momentum != 0) {
+      a.first_step = s.buffers.count("momentum_buffer") == 0;
+      buf = buffer(s, "momentum_buffer", param).data<scalar_t>();
+    }
+    kernels::sgd_update<scalar_t>(param.data<scalar_t>(), grad.data<scalar_t>(), buf, param.numel(), a);
+  });
+}
+
+// ---- Adam, AdamW -------------------------------------------------------------------------------
+
+Adam::Adam(std::vector<Tensor> params, double lr, double beta1, double beta2, double eps, double weight_decay,
+           bool amsgrad, bool maximize)
+    : Adam(std::vector<ParamGroup>{ParamGroup{std::move(params), {}}},
+           Options{{"lr", lr}, {"beta1", beta1}, {"beta2", beta2}, {"eps", eps}, {"weight_decay", weight_decay},
+                   {"amsgrad", amsgrad ? 1.0 : 0.0}, {"maximize", maximize ? 1.0 : 0.0}}) {}
+
+Adam::Adam(std::vector<ParamGroup> groups, Options defaults) : Optimizer(std::move(groups), std::move(defaults)) {
+  for (auto& g : param_groups())
+    for (const char* key : {"beta1", "beta2"}) {
+      double b = g.options[key];
+      if (!(b >= 0.0 && b < 1.0))
+        throw ShapeError(std::string("Adam: invalid ") + (key[4] == '1' ? "beta parameter at index 0: " : "beta parameter at index 1: ") +
+                         std::to_string(b));
+    }
+}
+
+void Adam::update(const Tensor& param, const Tensor& grad, ParamState& s, const Options& o) {
+  double lr = option(o, "lr"), beta1 = option(o, "beta1"), beta2 = option(o, "beta2");
+  double wd = option(o, "weight_decay");
+  double step = static_cast<double>(s.step);
+  double bias_correction1 = 1 - std::pow(beta1, step);
+  double bias_correction2 = 1 - std::pow(beta2, step);
+  bool amsgrad = option(o, "amsgrad") != 0;
+  BP_DISPATCH_FLOATING(param.dtype(), name(), {
+    kernels::AdamArgs<scalar_t> a{static_cast<scalar_t>(lr),
+                                  static_cast<scalar_t>(beta1),
+                                  static_cast<scalar_t>(beta2),
+                                  static_cast<scalar_t>(option(o, "eps")),
+                                  static_cast<scalar_t>(wd),
+                                  static_cast<scalar_t>(lr / bias_correction1),
+                                  static_cast<scalar_t>(std::sqrt(bias_correction2)),
+                                  static_cast<scalar_t>(1 - lr * wd),
+                                  amsgrad,
+                                  option(o, "maximize") != 0,
+                                  decoupled_};
+    scalar_t* m = buffer(s, "exp_avg", param).data<scalar_t>();
+    scalar_t* v = buffer(s, "exp_avg_sq", param).data<scalar_t>();
+    scalar_t* vmax = amsgrad ? buffer(s, "max_exp_avg_sq", param).data<scalar_t>() : nullptr;
+    kernels::adam_update<scalar_t>(param.data<scalar_t>(), grad.data<scalar_t>(), m, v, vmax, param.numel(), a);
+  });
+}
+
+AdamW::AdamW(std::vector<Tensor> params, double lr, double beta1, double beta2, double eps, double weight_decay,
+             bool amsgrad, bool maximize)
+    : AdamW(std::vector<ParamGroup>{ParamGroup{std::move(params), {}}},
+            Options{{"lr", lr}, {"beta1", beta1}, {"beta2", beta2}, {"eps", eps}, {"weight_decay", weight_decay},
+                    {"amsgrad", amsgrad ? 1.0 : 0.0}, {"maximize", maximize ? 1.0 : 0.0}}) {}
+
+AdamW::AdamW(std::vector<ParamGroup> groups, Options defaults) : Adam(std::move(groups), std::move(defaults)) {
+  decoupled_ = true;
+}
+
+// ---- RMSprop -----------------------------------------------------------------------------------
+
+RMSprop::RMSprop(std::vector<Tensor> params, double lr, double alpha, double eps, double weight_decay, double momentum,
+                 bool centered, bool maximize)
+    : RMSprop(std::vector<ParamGroup>{ParamGroup{std::move(params), {}}},
+              Options{{"lr", lr}, {"alpha", alpha}, {"eps", eps}, {"weight_decay", weight_decay},
+                      {"momentum", momentum}, {"centered", centered ? 1.0 : 0.0}, {"maximize", maximize ? 1.0 : 0.0}}) {}
+
+RMSprop::RMSprop(std::vector<ParamGroup> groups, Options defaults) : Optimizer(std::move(groups), std::move(defaults)) {}
+
+void RMSprop::update(const Tensor& param, const Tensor& grad, ParamState& s, const Options& o) {
+  double momentum = option(o, "momentum");
+  bool centered = option(o, "centered") != 0;
+  BP_DISPATCH_FLOATING(param.dtype(), "RMSprop", {
+    kernels::RmspropArgs<scalar_t> a{static_cast<scalar_t>(option(o, "lr")), static_cast<scalar_t>(option(o, "alpha")),
+                                     static_cast<scalar_t>(option(o, "eps")),
+                                     static_cast<scalar_t>(option(o, "weight_decay")), static_cast<scalar_t>(momentum),
+                                     centered, option(o, "maximize") != 0};
+    scalar_t* sq = buffer(s, "square_avg", param).data<scalar_t>();
+    scalar_t* ga = centered ? buffer(s, "grad_avg", param).data<scalar_t>() : nullptr;
+    scalar_t* buf = momentum > 0 ? buffer(s, "momentum_buffer", param).data<scalar_t>() : nullptr;
+    kernels::rmsprop_update<scalar_t>(param.data<scalar_t>(), grad.data<scalar_t>(), sq, ga, buf, param.numel(), a);
+  });
+}
+
+}  // namespace backprop::optim

@@ -1,0 +1,8 @@
+"""Optimizers whose update arithmetic runs in fused C++ kernels."""
+
+from .adam import Adam, AdamW
+from .optimizer import Optimizer
+from .rmsprop import RMSprop
+from .sgd import SGD
+
+__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop"]
