@@ -1,0 +1,166 @@
+"""Side-by-side benchmarks: backprop against its peers, each library in a child process of its own.
+
+    python benchmarks/run.py                 # every workload, writes benchmarks/RESULTS.md
+    python benchmarks/run.py --only chain    # one family (gemm, mlp, chain, digits)
+    python benchmarks/run.py --repeats 7     # more alternating rounds
+
+Two libraries spinning thread pools on two cores slow each other down, so every measurement runs
+in a fresh child process, the libraries' children alternate, and each figure is the median over
+rounds. Ratios are peer time / backprop time: above 1 means backprop is faster.
+"""
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+
+import workloads  # noqa: E402
+
+FAMILIES = {
+    "gemm": workloads.GEMM_CASES,
+    "mlp": workloads.MLP_CASES,
+    "chain": workloads.CHAIN_CASES,
+    "digits": workloads.DIGITS_CASES,
+}
+
+
+def run_child(family, lib, case):
+    """Times one case of one library in a fresh interpreter; returns seconds per iteration."""
+    env = dict(os.environ)
+    if lib == "numpy":
+        # Older OpenBLAS builds need these set on some CPUs; a current numpy runs slower with them.
+        env.pop("OPENBLAS_CORETYPE", None)
+        env.pop("OPENBLAS_L2_SIZE", None)
+    cmd = [sys.executable, os.path.join(HERE, "workloads.py"), family, lib, json.dumps(case)]
+    out = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
+    if out.returncode != 0:
+        raise RuntimeError(f"{family}/{lib} {case} failed:\n{out.stderr[-2000:]}")
+    return json.loads(out.stdout.strip().splitlines()[-1])["seconds"]
+
+
+def measure(family, cases, repeats):
+    rows = []
+    for case in cases:
+        libs = case["libs"]
+        times = {lib: [] for lib in libs}
+        for _ in range(repeats):
+            for lib in libs:  # alternate the libraries round by round
+                times[lib].append(run_child(family, lib, case))
+        medians = {lib: statistics.median(ts) for lib, ts in times.items()}
+        row = {"family": family, "case": case["name"], "seconds": medians}
+        base = medians["backprop"]
+        row["ratios"] = {lib: medians[lib] / base for lib in libs if lib != "backprop"}
+        if "flops" in case:
+            row["gflops"] = {lib: case["flops"] / t / 1e9 for lib, t in medians.items()}
+        rows.append(row)
+        print(format_row(row), flush=True)
+    return rows
+
+
+def format_time(s):
+    if s < 1e-3:
+        return f"{s * 1e6:9.1f} us"
+    if s < 1:
+        return f"{s * 1e3:9.2f} ms"
+    return f"{s:9.3f} s "
+
+
+def format_row(row):
+    parts = [f"{row['family']:6s} {row['case']:28s}"]
+    for lib, t in row["seconds"].items():
+        extra = f" ({row['gflops'][lib]:.0f} GFLOP/s)" if "gflops" in row else ""
+        parts.append(f"{lib}: {format_time(t).strip()}{extra}")
+    for lib, r in row["ratios"].items():
+        parts.append(f"{lib}/backprop = {r:.2f}x")
+    return "  ".join(parts)
+
+
+def machine():
+    cpu = platform.processor() or "unknown"
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    versions = {"python": platform.python_version()}
+    for name in ("numpy", "torch", "backprop"):
+        try:
+            mod = __import__(name)
+            versions[name] = getattr(mod, "__version__", "?")
+        except ImportError:
+            versions[name] = "not installed"
+    try:
+        import backprop
+
+        versions["backprop cpu capability"] = backprop.cpu_capability()
+    except (ImportError, AttributeError):
+        pass
+    try:
+        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
+                                cwd=HERE, check=False).stdout.strip()
+    except OSError:
+        commit = ""
+    return {"cpu": cpu, "cores": os.cpu_count(), "os": platform.platform(), "versions": versions, "commit": commit}
+
+
+def write_results(rows, info, path, repeats):
+    lines = [
+        "# Benchmark results",
+        "",
+        f"Recorded {datetime.date.today().isoformat()} by `python benchmarks/run.py` "
+        f"(median of {repeats} alternating rounds, each library in its own child process).",
+        "",
+        f"- CPU: {info['cpu']}, {info['cores']} cores",
+        f"- OS: {info['os']}",
+        "- Versions: " + ", ".join(f"{k} {v}" for k, v in info["versions"].items()),
+        f"- backprop commit: {info['commit'] or 'unknown'}",
+        "",
+        "Ratio = peer time / backprop time (above 1: backprop is faster).",
+        "",
+        "| workload | case | " + "backprop | peer | ratio |",
+        "|---|---|---|---|---|",
+    ]
+    for row in rows:
+        bp_t = row["seconds"]["backprop"]
+        for lib, ratio in row["ratios"].items():
+            bp_cell = format_time(bp_t).strip()
+            peer_cell = f"{lib} {format_time(row['seconds'][lib]).strip()}"
+            if "gflops" in row:
+                bp_cell += f" ({row['gflops']['backprop']:.0f} GFLOP/s)"
+                peer_cell += f" ({row['gflops'][lib]:.0f} GFLOP/s)"
+            lines.append(f"| {row['family']} | {row['case']} | {bp_cell} | {peer_cell} | {ratio:.2f}x |")
+    lines.append("")
+    with open(path, "w") as f:
+        f.write("\n".join(lines))
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--only", choices=sorted(FAMILIES), action="append", help="run only these workload families")
+    parser.add_argument("--repeats", type=int, default=5, help="alternating rounds per case (default 5)")
+    parser.add_argument("--output", default=os.path.join(HERE, "RESULTS.md"), help="where to write the table")
+    args = parser.parse_args()
+    families = args.only or list(FAMILIES)
+    info = machine()
+    print(f"{info['cpu']} ({info['cores']} cores); " + ", ".join(f"{k} {v}" for k, v in info["versions"].items()))
+    rows = []
+    started = time.time()
+    for family in families:
+        rows += measure(family, FAMILIES[family], args.repeats)
+    write_results(rows, info, args.output, args.repeats)
+    print(f"wrote {args.output} in {time.time() - started:.0f} s")
+
+
+if __name__ == "__main__":
+    main()

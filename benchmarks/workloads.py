@@ -1,0 +1,173 @@
+"""The benchmark workloads, one function per (family, library); run.py runs each in a child process.
+
+    python benchmarks/workloads.py FAMILY LIBRARY CASE_JSON   ->   {"seconds": per-iteration time}
+"""
+
+import json
+import sys
+import time
+
+# ---- the cases ------------------------------------------------------------------------------------
+
+GEMM_CASES = [
+    {"name": f"{n}x{n}x{n}", "m": n, "k": n, "n": n, "flops": 2 * n**3, "libs": ["backprop", "numpy"]}
+    for n in (256, 512, 1024, 2048)
+] + [
+    {"name": f"{m}x{k}x{n}{'^T' if t else ''}", "m": m, "k": k, "n": n, "transpose_b": t, "flops": 2 * m * k * n,
+     "libs": ["backprop", "numpy"]}
+    for (m, k, n, t) in [(64, 784, 256, False), (64, 256, 784, False), (784, 64, 256, False), (64, 784, 256, True),
+                         (1024, 784, 1024, False), (1024, 1024, 1024, True)]
+]
+
+MLP_CASES = [
+    {"name": f"{'-'.join(map(str, sizes))} batch {batch}", "sizes": sizes, "batch": batch, "libs": ["backprop", "torch"]}
+    for sizes, batch in [([2, 16, 16, 2], 32), ([784, 256, 256, 10], 64), ([784, 1024, 1024, 10], 1024)]
+]
+
+CHAIN_CASES = [{"name": "300 scalar ops fwd+bwd", "ops": 300, "libs": ["backprop", "torch", "micrograd"]}]
+
+DIGITS_CASES = [{"name": "digits MLP epoch", "hidden": [128, 64], "batch": 32, "libs": ["backprop", "torch"]}]
+
+
+# ---- timing -----------------------------------------------------------------------------------------
+
+def timed(step, min_seconds=0.3, blocks=5):
+    """Per-call time of step(): the fastest of several blocks, after a warm-up."""
+    step()
+    n, t0 = 1, time.perf_counter()
+    step()
+    elapsed = time.perf_counter() - t0
+    n = max(1, int(min_seconds / blocks / max(elapsed, 1e-9)))
+    best = float("inf")
+    for _ in range(blocks):
+        t0 = time.perf_counter()
+        for _ in range(n):
+            step()
+        best = min(best, (time.perf_counter() - t0) / n)
+    return best
+
+
+def _lib(name):
+    if name == "backprop":
+        import backprop
+
+        return backprop, backprop.nn.functional
+    import torch
+
+    return torch, torch.nn.functional
+
+
+# ---- workloads --------------------------------------------------------------------------------------
+
+def gemm(lib, case):
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((case["m"], case["k"])).astype(np.float32)
+    b_shape = (case["n"], case["k"]) if case.get("transpose_b") else (case["k"], case["n"])
+    b = rng.standard_normal(b_shape).astype(np.float32)
+    if lib == "numpy":
+        bb = b.T if case.get("transpose_b") else b
+        return timed(lambda: a @ bb)
+    import backprop
+
+    ta, tb = backprop.from_numpy(a), backprop.from_numpy(b)
+    if case.get("transpose_b"):
+        tb = tb.t()
+    return timed(lambda: ta @ tb)
+
+
+def _mlp_params(mod, sizes, seed=0):
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    params = []
+    for fan_in, fan_out in zip(sizes[:-1], sizes[1:]):
+        bound = 1 / np.sqrt(fan_in)
+        params.append(mod.tensor(rng.uniform(-bound, bound, (fan_out, fan_in)).astype(np.float32), requires_grad=True))
+        params.append(mod.tensor(rng.uniform(-bound, bound, fan_out).astype(np.float32), requires_grad=True))
+    return params
+
+
+def _mlp_forward(mod, F, params, x):
+    h = x
+    for i in range(0, len(params), 2):
+        h = F.linear(h, params[i], params[i + 1])
+        if i + 2 < len(params):
+            h = mod.relu(h)
+    return h
+
+
+def mlp(lib, case):
+    import numpy as np
+
+    mod, F = _lib(lib)
+    sizes, batch = case["sizes"], case["batch"]
+    params = _mlp_params(mod, sizes)
+    opt = mod.optim.SGD(params, lr=0.01)
+    rng = np.random.default_rng(1)
+    x = mod.tensor(rng.standard_normal((batch, sizes[0])).astype(np.float32))
+    y = mod.tensor(rng.integers(0, sizes[-1], batch))
+
+    def step():
+        opt.zero_grad()
+        F.cross_entropy(_mlp_forward(mod, F, params, x), y).backward()
+        opt.step()
+
+    return timed(step)
+
+
+def chain(lib, case):
+    ops = case["ops"]
+    if lib == "micrograd":
+        from micrograd.engine import Value
+
+        def run():
+            y = x = Value(0.5)
+            for _ in range(ops // 3):
+                y = (y * 1.001 + 0.1).relu()
+            y.backward()
+    else:
+        mod, _ = _lib(lib)
+        x = mod.tensor([0.5], requires_grad=True)
+
+        def run():
+            y = x
+            for _ in range(ops // 3):
+                y = (y * 1.001 + 0.1).relu()
+            y.sum().backward()
+
+    return timed(run) / ops
+
+
+def digits(lib, case):
+    import numpy as np
+    from sklearn.datasets import load_digits
+
+    mod, F = _lib(lib)
+    data = load_digits()
+    x_all = (data.data / 16.0).astype(np.float32)
+    y_all = data.target.astype(np.int64)
+    sizes = [64, *case["hidden"], 10]
+    params = _mlp_params(mod, sizes)
+    opt = mod.optim.Adam(params, lr=1e-3)
+    batch = case["batch"]
+    order = np.random.default_rng(0).permutation(len(x_all))
+    batches = [(mod.tensor(x_all[order[i:i + batch]]), mod.tensor(y_all[order[i:i + batch]]))
+               for i in range(0, len(order), batch)]
+
+    def epoch():
+        for xb, yb in batches:
+            opt.zero_grad()
+            F.cross_entropy(_mlp_forward(mod, F, params, xb), yb).backward()
+            opt.step()
+
+    return timed(epoch, min_seconds=1.0, blocks=3)
+
+
+RUNNERS = {"gemm": gemm, "mlp": mlp, "chain": chain, "digits": digits}
+
+if __name__ == "__main__":
+    family, library, case_json = sys.argv[1:4]
+    seconds = RUNNERS[family](library, json.loads(case_json))
+    print(json.dumps({"seconds": seconds}))
