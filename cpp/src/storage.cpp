@@ -24,10 +24,13 @@ void count_allocation(int64_t bytes) {
 }  // namespace
 
 Storage::Storage(size_t nbytes) : nbytes_(nbytes), owned_(true) {
-  // aligned_alloc needs a size that is a multiple of the alignment.
-  size_t rounded = std::max<size_t>(64, (nbytes + 63) / 64 * 64);
-  data_ = std::aligned_alloc(64, rounded);
-  if (!data_) throw std::bad_alloc();
+  if (nbytes <= kInlineBytes) {
+    data_ = inline_;
+  } else {
+    // aligned_alloc needs a size that is a multiple of the alignment.
+    data_ = std::aligned_alloc(64, (nbytes + 63) / 64 * 64);
+    if (!data_) throw std::bad_alloc();
+  }
   count_allocation(static_cast<int64_t>(nbytes));
 }
 
@@ -36,7 +39,7 @@ Storage::Storage(void* data, size_t nbytes, std::function<void(void*)> release)
 
 Storage::~Storage() {
   if (owned_) {
-    std::free(data_);
+    if (data_ != inline_) std::free(data_);
     g_in_use.fetch_sub(static_cast<int64_t>(nbytes_));
   } else if (release_) {
     release_(data_);

@@ -30,6 +30,9 @@ class Storage {
   bool owned_;
   std::function<void(void*)> release_;
   std::atomic<uint64_t> version_{0};
+  // Scalars and other tiny tensors live inside the Storage object: one allocation fewer.
+  static constexpr size_t kInlineBytes = 64;
+  alignas(64) unsigned char inline_[kInlineBytes];
 };
 
 }  // namespace backprop

@@ -132,4 +132,31 @@ void map_strided(int ndim, const int64_t* sizes, const std::array<const int64_t*
   });
 }
 
+/// out[i] = f(a[i * step_a], b[i * step_b]) for dense runs where each step is 0 (a broadcast
+/// scalar) or 1: the common elementwise case, without any stride bookkeeping.
+template <class Out, class A, class B, class F>
+void map_dense(int64_t n, Out* out, const A* a, bool a_scalar, const B* b, bool b_scalar, int64_t cost, F f) {
+  parallel_for(n, cost, [&](int64_t begin, int64_t end) {
+    if (!a_scalar && !b_scalar) {
+      for (int64_t i = begin; i < end; ++i) out[i] = f(a[i], b[i]);
+    } else if (b_scalar && !a_scalar) {
+      const B bv = *b;
+      for (int64_t i = begin; i < end; ++i) out[i] = f(a[i], bv);
+    } else if (a_scalar && !b_scalar) {
+      const A av = *a;
+      for (int64_t i = begin; i < end; ++i) out[i] = f(av, b[i]);
+    } else {
+      for (int64_t i = begin; i < end; ++i) out[i] = f(*a, *b);
+    }
+  });
+}
+
+/// out[i] = f(x[i]) over a dense run.
+template <class Out, class In, class F>
+void map_dense(int64_t n, Out* out, const In* x, int64_t cost, F f) {
+  parallel_for(n, cost, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) out[i] = f(x[i]);
+  });
+}
+
 }  // namespace backprop::kernels

@@ -20,12 +20,18 @@
 
 namespace backprop {
 
-/// A tensor kept for backward, with the storage version it had when it was saved.
+/// A tensor kept for backward, with the storage version it had when it was saved. Inputs are
+/// kept by handle; the op's own output is re-saved detached (see record_impl), since holding it
+/// with its grad_fn would make a reference cycle through this node.
 class SavedTensor {
  public:
   SavedTensor() = default;
-  explicit SavedTensor(const Tensor& t) : data_(t.defined() ? t.detach() : Tensor()), version_(t.defined() ? t.version() : 0) {}
+  explicit SavedTensor(const Tensor& t) : data_(t), version_(t.defined() ? t.version() : 0) {}
   Tensor unpack(const char* op) const;
+  const Tensor& data() const { return data_; }
+  void detach_from(const Tensor& output) {
+    if (data_.impl() == output.impl()) data_ = data_.detach();
+  }
 
  private:
   Tensor data_;
@@ -105,6 +111,7 @@ Tensor record_impl(Op& op, const std::vector<const Tensor*>& inputs, Forward&& f
     NoGradGuard no_grad;
     out = forward();
   }
+  for (SavedTensor& saved : op.saved_) saved.detach_from(out);
   auto node = std::make_shared<OpNode<Op>>(std::move(op), input_meta(inputs));
   return attach(std::move(out), std::move(node), inputs);
 }
