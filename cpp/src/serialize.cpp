@@ -150,8 +150,10 @@ std::map<std::string, Tensor> load(const std::string& path, std::map<std::string
       fail(path, "entry '" + name + "' has dtype " + dtype->string +
                      ", which backprop does not support (F32, F64, I64 and BOOL are)");
     Shape s;
+    int64_t numel = 1;
     for (const auto& d : shape->array) {
-      if (d.kind != json::Value::Kind::Number || !d.integral || d.integer < 0)
+      if (d.kind != json::Value::Kind::Number || !d.integral || d.integer < 0 ||
+          __builtin_mul_overflow(numel, d.integer, &numel) || numel > (int64_t{1} << 50))
         fail(path, "entry '" + name + "' has an invalid shape");
       s.push_back(d.integer);
     }

@@ -85,9 +85,13 @@ bool TensorImpl::is_contiguous() const {
 }
 
 Tensor make_tensor(const Shape& shape, DType dtype) {
-  for (int64_t s : shape)
+  int64_t numel = 1;
+  for (int64_t s : shape) {
     if (s < 0) throw ShapeError("cannot create a tensor with a negative size: shape " + shape_str(shape));
-  auto storage = std::make_shared<Storage>(static_cast<size_t>(shape_numel(shape)) * element_size(dtype));
+    if (__builtin_mul_overflow(numel, s, &numel) || numel > (int64_t{1} << 60))
+      throw ShapeError("cannot create a tensor of shape " + shape_str(shape) + ": too many elements");
+  }
+  auto storage = std::make_shared<Storage>(static_cast<size_t>(numel) * element_size(dtype));
   return Tensor(std::make_shared<TensorImpl>(std::move(storage), shape, contiguous_strides(shape), 0, dtype));
 }
 
