@@ -100,6 +100,11 @@ void bind_ops(py::module_& m, py::class_<Tensor>& cls) {
   def_both(m, cls, "mm", &matmul, py::arg("input"), py::arg("mat2"));
   m.def("linear", [](const Tensor& x, const Tensor& w, std::optional<Tensor> b) { return linear(x, w, opt(b)); },
         py::arg("input"), py::arg("weight"), py::arg("bias") = py::none());
+  m.def("_linear_activation",
+        [](const Tensor& x, const Tensor& w, std::optional<Tensor> b, const std::string& activation) {
+          return linear_activation(x, w, opt(b), activation);
+        },
+        py::arg("input"), py::arg("weight"), py::arg("bias"), py::arg("activation"));
 
   // ---- reductions -------------------------------------------------------------------------
   def_both(m, cls, "sum",

@@ -75,6 +75,8 @@ Tensor logical_or(const Tensor& a, const Tensor& b);
 Tensor matmul(const Tensor& a, const Tensor& b);
 /// x @ weight^T + bias with weight of shape (out, in); bias may be undefined.
 Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias = Tensor());
+/// activation(linear(x, weight, bias)) as one fused op; activation is "relu", "tanh" or "sigmoid".
+Tensor linear_activation(const Tensor& x, const Tensor& weight, const Tensor& bias, const std::string& activation);
 
 // ---- reductions ------------------------------------------------------------------------------
 /// An empty `dims` reduces every dimension.

@@ -1,0 +1,117 @@
+// act(x @ W^T + b) as one op: the bias seeds the GEMM output, the activation runs over the
+// output while it is still in cache, and backward turns the incoming gradient into the
+// pre-activation gradient in one pass before the two GEMMs.
+#include <cmath>
+
+#include "../kernels/gemm.hpp"
+#include "elementwise.hpp"
+#include "op.hpp"
+
+namespace backprop {
+namespace {
+
+enum class Activation { Relu, Tanh, Sigmoid };
+
+Activation parse_activation(const std::string& name) {
+  if (name == "relu") return Activation::Relu;
+  if (name == "tanh") return Activation::Tanh;
+  if (name == "sigmoid") return Activation::Sigmoid;
+  throw ShapeError("linear_activation: activation must be 'relu', 'tanh' or 'sigmoid', got '" + name + "'");
+}
+
+template <class T>
+void activate(T* y, int64_t n, Activation act) {
+  kernels::parallel_for(n, act == Activation::Relu ? 1 : 8, [&](int64_t b, int64_t e) {
+    switch (act) {
+      case Activation::Relu:
+        for (int64_t i = b; i < e; ++i) y[i] = y[i] > T(0) ? y[i] : (y[i] != y[i] ? y[i] : T(0));
+        break;
+      case Activation::Tanh:
+        for (int64_t i = b; i < e; ++i) y[i] = std::tanh(y[i]);
+        break;
+      case Activation::Sigmoid:
+        for (int64_t i = b; i < e; ++i) y[i] = T(1) / (T(1) + std::exp(-y[i]));
+        break;
+    }
+  });
+}
+
+// d(pre-activation) from d(output) and the output, with each activation's PyTorch formula.
+template <class T>
+void activation_backward(const T* g, const T* y, T* d, int64_t n, Activation act) {
+  kernels::parallel_for(n, 2, [&](int64_t b, int64_t e) {
+    switch (act) {
+      case Activation::Relu:
+        for (int64_t i = b; i < e; ++i) d[i] = y[i] > T(0) ? g[i] : T(0);
+        break;
+      case Activation::Tanh:
+        for (int64_t i = b; i < e; ++i) d[i] = g[i] * (T(1) - y[i] * y[i]);
+        break;
+      case Activation::Sigmoid:
+        for (int64_t i = b; i < e; ++i) d[i] = g[i] * (T(1) - y[i]) * y[i];
+        break;
+    }
+  });
+}
+
+struct LinearActivation : OpBase {
+  static constexpr const char* kName = "LinearActivationBackward0";
+  Activation act_;
+  int x_ = -1, w_ = -1, out_ = -1;
+  explicit LinearActivation(Activation act) : act_(act) {}
+
+  Tensor forward(const Tensor& x, const Tensor& w, const Tensor& bias) {
+    Tensor out = linear(x, w, bias);  // 2-D x; the bias seeds the GEMM output
+    BP_DISPATCH_FLOATING(out.dtype(), "linear_activation", { activate(out.data<scalar_t>(), out.numel(), act_); });
+    if (needs(1)) x_ = save(x);
+    if (needs(0)) w_ = save(w);
+    out_ = save(out);
+    return out;
+  }
+
+  std::vector<Tensor> backward(const Tensor& g) {
+    Tensor y = saved(out_);
+    Tensor gc = g.contiguous();
+    Tensor pre = make_tensor(y.shape(), y.dtype());
+    BP_DISPATCH_FLOATING(y.dtype(), "linear_activation_backward", {
+      activation_backward(gc.data<scalar_t>(), y.data<scalar_t>(), pre.data<scalar_t>(), y.numel(), act_);
+    });
+    int64_t M = pre.shape()[0], N = pre.shape()[1];
+    Tensor gx, gw, gb;
+    BP_DISPATCH_FLOATING(y.dtype(), "linear_activation_backward", {
+      const scalar_t* P = pre.data<scalar_t>();
+      if (needs(0)) {
+        Tensor w = saved(w_);
+        int64_t K = w.shape()[1];
+        gx = make_tensor({M, K}, y.dtype());
+        kernels::gemm<scalar_t>(M, K, N, P, N, 1, w.data<scalar_t>(), w.strides()[0], w.strides()[1],
+                                gx.data<scalar_t>(), K, false);
+      }
+      if (needs(1)) {
+        Tensor x = saved(x_);
+        int64_t K = x.shape()[1];
+        gw = make_tensor({N, K}, y.dtype());
+        kernels::gemm<scalar_t>(N, K, M, P, 1, N, x.data<scalar_t>(), x.strides()[0], x.strides()[1],
+                                gw.data<scalar_t>(), K, false);
+      }
+    });
+    if (needs(2)) gb = sum(pre, {0});
+    return {gx, gw, gb};
+  }
+};
+
+}  // namespace
+
+Tensor linear_activation(const Tensor& x, const Tensor& weight, const Tensor& bias, const std::string& activation) {
+  Activation act = parse_activation(activation);
+  if (x.dim() < 1 || weight.dim() != 2) return linear(x, weight, bias);  // linear() raises the shape error
+  Tensor x2 = x.dim() == 2 ? x : reshape(x, {-1, x.shape().back()});
+  if (x2.shape()[1] != weight.shape()[1]) return linear(x, weight, bias);
+  Tensor out = record(LinearActivation(act), x2, weight, bias);
+  if (x.dim() == 2) return out;
+  Shape out_shape(x.shape().begin(), x.shape().end() - 1);
+  out_shape.push_back(weight.shape()[0]);
+  return reshape(out, out_shape);
+}
+
+}  // namespace backprop
