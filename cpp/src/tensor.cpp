@@ -1,5 +1,6 @@
 #include <cmath>
 #include <cstring>
+#include <limits>
 #include <mutex>
 #include <random>
 #include <sstream>
@@ -47,6 +48,24 @@ int64_t shape_numel(const Shape& shape) {
   return n;
 }
 
+namespace {
+// Every tensor's geometry passes through here: sizes must be non-negative, the rank within what
+// the kernels iterate over, and the element count representable.
+int64_t checked_numel(const Shape& shape) {
+  if (shape.size() > static_cast<size_t>(kMaxTensorDims))
+    throw ShapeError("a tensor can have at most " + std::to_string(kMaxTensorDims) + " dimensions, got " +
+                     std::to_string(shape.size()));
+  int64_t n = 1;
+  bool overflow = false;
+  for (int64_t s : shape) {
+    if (s < 0) throw ShapeError("cannot create a tensor with a negative size: shape " + shape_str(shape));
+    if (__builtin_mul_overflow(n, s, &n)) overflow = true;
+  }
+  if (overflow) throw ShapeError("shape " + shape_str(shape) + " has too many elements");
+  return n;
+}
+}  // namespace
+
 Shape contiguous_strides(const Shape& shape) {
   Shape strides(shape.size());
   int64_t s = 1;
@@ -72,7 +91,7 @@ TensorImpl::TensorImpl(std::shared_ptr<Storage> storage_, Shape shape_, Shape st
       strides(std::move(strides_)),
       offset(offset_),
       dtype(dtype_),
-      numel(shape_numel(shape)) {}
+      numel(checked_numel(shape)) {}
 
 bool TensorImpl::is_contiguous() const {
   int64_t expected = 1;
@@ -85,9 +104,10 @@ bool TensorImpl::is_contiguous() const {
 }
 
 Tensor make_tensor(const Shape& shape, DType dtype) {
-  for (int64_t s : shape)
-    if (s < 0) throw ShapeError("cannot create a tensor with a negative size: shape " + shape_str(shape));
-  auto storage = std::make_shared<Storage>(static_cast<size_t>(shape_numel(shape)) * element_size(dtype));
+  int64_t numel = checked_numel(shape);
+  if (numel > std::numeric_limits<int64_t>::max() / 8)
+    throw ShapeError("shape " + shape_str(shape) + " has too many elements to allocate");
+  auto storage = std::make_shared<Storage>(static_cast<size_t>(numel) * element_size(dtype));
   return Tensor(std::make_shared<TensorImpl>(std::move(storage), shape, contiguous_strides(shape), 0, dtype));
 }
 

@@ -9,6 +9,9 @@
 
 namespace backprop {
 
+/// The largest rank a tensor may have (the strided kernels iterate over at most this many dims).
+constexpr int64_t kMaxTensorDims = 64;
+
 class TensorImpl {
  public:
   TensorImpl(std::shared_ptr<Storage> storage, Shape shape, Shape strides, int64_t offset,
