@@ -84,6 +84,13 @@ int64_t wrap_dim(int64_t dim, int64_t ndim, const char* op) {
   return dim < 0 ? dim + n : dim;
 }
 
+int64_t wrap_existing_dim(int64_t dim, int64_t ndim, const char* op) {
+  if (ndim == 0)
+    throw IndexError(std::string(op) + ": dimension specified as " + std::to_string(dim) +
+                     " but the tensor has no dimensions (it is 0-d)");
+  return wrap_dim(dim, ndim, op);
+}
+
 TensorImpl::TensorImpl(std::shared_ptr<Storage> storage_, Shape shape_, Shape strides_, int64_t offset_,
                        DType dtype_)
     : storage(std::move(storage_)),
@@ -122,7 +129,7 @@ const Shape& Tensor::strides() const { return impl_->strides; }
 int64_t Tensor::offset() const { return impl_->offset; }
 int64_t Tensor::dim() const { return static_cast<int64_t>(impl_->shape.size()); }
 int64_t Tensor::numel() const { return impl_->numel; }
-int64_t Tensor::size(int64_t d) const { return impl_->shape[wrap_dim(d, dim(), "size")]; }
+int64_t Tensor::size(int64_t d) const { return impl_->shape[wrap_existing_dim(d, dim(), "size")]; }
 DType Tensor::dtype() const { return impl_->dtype; }
 bool Tensor::is_contiguous() const { return impl_->is_contiguous(); }
 void* Tensor::data_ptr() const { return impl_->data_ptr(); }

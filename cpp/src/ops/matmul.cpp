@@ -142,7 +142,8 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
                      shape_str(weight.shape()) + " cannot be multiplied; the input's last dim (" +
                      std::to_string(x.shape().back()) + ") must equal in_features (" +
                      std::to_string(weight.shape()[1]) + ")");
-  Tensor x2 = x.dim() == 2 ? x : reshape(x, {-1, x.shape().back()});
+  Shape rows(x.shape().begin(), x.shape().end() - 1);
+  Tensor x2 = x.dim() == 2 ? x : reshape(x, {shape_numel(rows), x.shape().back()});
   Tensor out = record(Linear{}, x2, weight, bias);
   if (x.dim() == 2) return out;
   Shape out_shape(x.shape().begin(), x.shape().end() - 1);
