@@ -33,7 +33,12 @@ Tensor operand(py::handle h, const Tensor& like, const char* op) {
 std::vector<int64_t> dims_arg(py::handle dim) {
   if (dim.is_none()) return {};
   if (PyLong_Check(dim.ptr())) return {dim.cast<int64_t>()};
-  return dim.cast<std::vector<int64_t>>();
+  try {
+    return dim.cast<std::vector<int64_t>>();
+  } catch (const py::cast_error&) {
+    throw TypeError("dim must be None, an int or a sequence of ints, got " +
+                    std::string(py::str(dim.get_type().attr("__name__"))));
+  }
 }
 
 Shape shape_args(const py::args& args, const char* op) {
@@ -228,6 +233,9 @@ PYBIND11_MODULE(_core, m, py::mod_gil_not_used()) {
       PyErr_SetString(PyExc_IndexError, e.what());
     } catch (const backprop::RuntimeError& e) {
       PyErr_SetString(PyExc_RuntimeError, e.what());
+    } catch (const py::cast_error& e) {
+      // An argument of the wrong Python type met an explicit cast inside a binding.
+      PyErr_SetString(PyExc_TypeError, e.what());
     }
   });
 

@@ -214,7 +214,7 @@ void bind_ops(py::module_& m, py::class_<Tensor>& cls) {
   def_both(m, cls, "nonzero", &nonzero, py::arg("input"));
   def_both(m, cls, "unbind",
            [](const Tensor& x, int64_t dim) {
-             int64_t d = wrap_dim(dim, x.dim(), "unbind");
+             int64_t d = wrap_existing_dim(dim, x.dim(), "unbind");
              py::tuple out(x.shape()[d]);
              for (int64_t i = 0; i < x.shape()[d]; ++i) out[i] = select(x, d, i);
              return out;
@@ -222,7 +222,7 @@ void bind_ops(py::module_& m, py::class_<Tensor>& cls) {
            py::arg("input"), py::arg("dim") = 0);
   def_both(m, cls, "split",
            [](const Tensor& x, py::object split, int64_t dim) {
-             int64_t d = wrap_dim(dim, x.dim(), "split");
+             int64_t d = wrap_existing_dim(dim, x.dim(), "split");
              int64_t size = x.shape()[d];
              std::vector<int64_t> sizes;
              if (PyLong_Check(split.ptr())) {
@@ -249,7 +249,7 @@ void bind_ops(py::module_& m, py::class_<Tensor>& cls) {
   def_both(m, cls, "chunk",
            [](const Tensor& x, int64_t chunks, int64_t dim) {
              if (chunks <= 0) throw ShapeError("chunk: chunks must be positive");
-             int64_t d = wrap_dim(dim, x.dim(), "chunk");
+             int64_t d = wrap_existing_dim(dim, x.dim(), "chunk");
              int64_t size = x.shape()[d], step = (size + chunks - 1) / chunks;
              py::list out;
              for (int64_t at = 0; at < size; at += std::max<int64_t>(step, 1)) out.append(narrow(x, d, at, std::min(step, size - at)));

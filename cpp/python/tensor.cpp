@@ -71,7 +71,7 @@ void bind_tensor(py::module_& m, py::class_<Tensor>& cls) {
       .def("stride",
            [](const Tensor& t, py::object dim) -> py::object {
              if (dim.is_none()) return to_tuple(t.strides());
-             return py::int_(t.strides()[wrap_dim(dim.cast<int64_t>(), t.dim(), "stride")]);
+             return py::int_(t.strides()[wrap_existing_dim(dim.cast<int64_t>(), t.dim(), "stride")]);
            },
            py::arg("dim") = py::none())
       .def("storage_offset", &Tensor::offset)

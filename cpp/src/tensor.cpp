@@ -1,5 +1,6 @@
 #include <cmath>
 #include <cstring>
+#include <limits>
 #include <mutex>
 #include <random>
 #include <sstream>
@@ -47,6 +48,24 @@ int64_t shape_numel(const Shape& shape) {
   return n;
 }
 
+namespace {
+// Every tensor's geometry passes through here: sizes must be non-negative, the rank within what
+// the kernels iterate over, and the element count representable.
+int64_t checked_numel(const Shape& shape) {
+  if (shape.size() > static_cast<size_t>(kMaxTensorDims))
+    throw ShapeError("a tensor can have at most " + std::to_string(kMaxTensorDims) + " dimensions, got " +
+                     std::to_string(shape.size()));
+  int64_t n = 1;
+  bool overflow = false;
+  for (int64_t s : shape) {
+    if (s < 0) throw ShapeError("cannot create a tensor with a negative size: shape " + shape_str(shape));
+    if (__builtin_mul_overflow(n, s, &n)) overflow = true;
+  }
+  if (overflow) throw ShapeError("shape " + shape_str(shape) + " has too many elements");
+  return n;
+}
+}  // namespace
+
 Shape contiguous_strides(const Shape& shape) {
   Shape strides(shape.size());
   int64_t s = 1;
@@ -65,6 +84,13 @@ int64_t wrap_dim(int64_t dim, int64_t ndim, const char* op) {
   return dim < 0 ? dim + n : dim;
 }
 
+int64_t wrap_existing_dim(int64_t dim, int64_t ndim, const char* op) {
+  if (ndim == 0)
+    throw IndexError(std::string(op) + ": dimension specified as " + std::to_string(dim) +
+                     " but the tensor has no dimensions (it is 0-d)");
+  return wrap_dim(dim, ndim, op);
+}
+
 TensorImpl::TensorImpl(std::shared_ptr<Storage> storage_, Shape shape_, Shape strides_, int64_t offset_,
                        DType dtype_)
     : storage(std::move(storage_)),
@@ -72,7 +98,7 @@ TensorImpl::TensorImpl(std::shared_ptr<Storage> storage_, Shape shape_, Shape st
       strides(std::move(strides_)),
       offset(offset_),
       dtype(dtype_),
-      numel(shape_numel(shape)) {}
+      numel(checked_numel(shape)) {}
 
 bool TensorImpl::is_contiguous() const {
   int64_t expected = 1;
@@ -85,12 +111,9 @@ bool TensorImpl::is_contiguous() const {
 }
 
 Tensor make_tensor(const Shape& shape, DType dtype) {
-  int64_t numel = 1;
-  for (int64_t s : shape) {
-    if (s < 0) throw ShapeError("cannot create a tensor with a negative size: shape " + shape_str(shape));
-    if (__builtin_mul_overflow(numel, s, &numel) || numel > (int64_t{1} << 60))
-      throw ShapeError("cannot create a tensor of shape " + shape_str(shape) + ": too many elements");
-  }
+  int64_t numel = checked_numel(shape);
+  if (numel > std::numeric_limits<int64_t>::max() / 8)
+    throw ShapeError("shape " + shape_str(shape) + " has too many elements to allocate");
   auto storage = std::make_shared<Storage>(static_cast<size_t>(numel) * element_size(dtype));
   return Tensor(std::make_shared<TensorImpl>(std::move(storage), shape, contiguous_strides(shape), 0, dtype));
 }
@@ -106,7 +129,7 @@ const Shape& Tensor::strides() const { return impl_->strides; }
 int64_t Tensor::offset() const { return impl_->offset; }
 int64_t Tensor::dim() const { return static_cast<int64_t>(impl_->shape.size()); }
 int64_t Tensor::numel() const { return impl_->numel; }
-int64_t Tensor::size(int64_t d) const { return impl_->shape[wrap_dim(d, dim(), "size")]; }
+int64_t Tensor::size(int64_t d) const { return impl_->shape[wrap_existing_dim(d, dim(), "size")]; }
 DType Tensor::dtype() const { return impl_->dtype; }
 bool Tensor::is_contiguous() const { return impl_->is_contiguous(); }
 void* Tensor::data_ptr() const { return impl_->data_ptr(); }

@@ -9,6 +9,9 @@
 
 namespace backprop {
 
+/// The largest rank a tensor may have (the strided kernels iterate over at most this many dims).
+constexpr int64_t kMaxTensorDims = 64;
+
 class TensorImpl {
  public:
   TensorImpl(std::shared_ptr<Storage> storage, Shape shape, Shape strides, int64_t offset,
@@ -48,5 +51,7 @@ Tensor make_view(const Tensor& base, const Shape& shape, const Shape& strides, i
 std::shared_ptr<Node> grad_accumulator(const Tensor& leaf);
 /// Wraps a negative dim and checks the range; `op` names the caller in the message.
 int64_t wrap_dim(int64_t dim, int64_t ndim, const char* op);
+/// wrap_dim for callers that index the shape with the result: a 0-d tensor has no dim to name.
+int64_t wrap_existing_dim(int64_t dim, int64_t ndim, const char* op);
 
 }  // namespace backprop

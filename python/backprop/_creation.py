@@ -65,7 +65,8 @@ def tensor(data, dtype=None, requires_grad=False, device=None):
         if arr.dtype == object:
             raise TypeError("tensor: could not convert the data to a numeric array; check for ragged nested lists")
         np_dtype = _infer_numpy_dtype(data, arr) if dtype is None else _numpy_dtype(dtype)
-        arr = np.ascontiguousarray(arr, dtype=np_dtype)
+        # np.asarray keeps 0-d data 0-d (np.ascontiguousarray would make it 1-d).
+        arr = np.asarray(arr, dtype=np_dtype, order="C")
         out = _core.from_numpy(arr).clone()
     if requires_grad:
         out.requires_grad_(True)

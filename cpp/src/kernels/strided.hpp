@@ -12,7 +12,8 @@
 
 namespace backprop::kernels {
 
-constexpr int kMaxDims = 16;
+// Tensors have at most 64 dims (checked where their geometry is made).
+constexpr int kMaxDims = 64;
 
 template <size_t N>
 struct StridedLayout {

@@ -82,9 +82,14 @@ struct Pow : OpBase {
       out = map_binary(x, y, dt, "pow", [](auto u, auto v) {
         using T = decltype(u);
         if (v < 0) return T(0);
-        T r = 1;
-        for (int64_t i = 0; i < static_cast<int64_t>(v); ++i) r *= u;
-        return r;
+        // Square-and-multiply in unsigned arithmetic (wraps on overflow) instead of looping v times.
+        uint64_t r = 1, base = static_cast<uint64_t>(static_cast<int64_t>(u)), e = static_cast<uint64_t>(static_cast<int64_t>(v));
+        while (e) {
+          if (e & 1) r *= base;
+          base *= base;
+          e >>= 1;
+        }
+        return static_cast<T>(r);
       });
     } else {
       out = map_binary(x, y, dt, "pow", [](auto u, auto v) { return static_cast<decltype(u)>(std::pow(u, v)); });

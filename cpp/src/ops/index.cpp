@@ -57,6 +57,9 @@ struct IndexSelect : OpBase {
     in_shape_ = x.shape();
     Layout l = layout_around(x.shape(), dim_);
     std::vector<int64_t> idx = index.to_int_vector();
+    if (x.dim() == 0 && idx.size() != 1)
+      throw IndexError("index_select: the index of a 0-d tensor must have exactly one element, got " +
+                       std::to_string(idx.size()));
     for (auto& i : idx) i = checked_index(i, l.size, dim_, "index_select");
     index_ = make_tensor({static_cast<int64_t>(idx.size())}, DType::Int64);
     std::copy(idx.begin(), idx.end(), index_.data<int64_t>());

@@ -114,7 +114,7 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
     // Fold a's batch dims into its rows: one large GEMM instead of many small ones.
     Tensor bb = b.dim() == 1 ? unsqueeze(b, 1) : b;
     Shape out_shape(a.shape().begin(), a.shape().end() - 1);
-    Tensor out = mm(reshape(a, {-1, ka}), bb);
+    Tensor out = mm(reshape(a, {shape_numel(out_shape), ka}), bb);
     if (b.dim() == 2) out_shape.push_back(b.shape()[1]);
     return reshape(out, out_shape);
   }
@@ -125,7 +125,8 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
   Shape ea = batch, eb = batch;
   ea.insert(ea.end(), {M, ka});
   eb.insert(eb.end(), {kb, N});
-  Tensor out = bmm3(reshape(expand(aa, ea), {-1, M, ka}), reshape(expand(b, eb), {-1, kb, N}));
+  int64_t nbatch = shape_numel(batch);
+  Tensor out = bmm3(reshape(expand(aa, ea), {nbatch, M, ka}), reshape(expand(b, eb), {nbatch, kb, N}));
   Shape out_shape = batch;
   if (a.dim() > 1) out_shape.push_back(M);
   out_shape.push_back(N);
@@ -141,7 +142,8 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
                      shape_str(weight.shape()) + " cannot be multiplied; the input's last dim (" +
                      std::to_string(x.shape().back()) + ") must equal in_features (" +
                      std::to_string(weight.shape()[1]) + ")");
-  Tensor x2 = x.dim() == 2 ? x : reshape(x, {-1, x.shape().back()});
+  Shape rows(x.shape().begin(), x.shape().end() - 1);
+  Tensor x2 = x.dim() == 2 ? x : reshape(x, {shape_numel(rows), x.shape().back()});
   Tensor out = record(Linear{}, x2, weight, bias);
   if (x.dim() == 2) return out;
   Shape out_shape(x.shape().begin(), x.shape().end() - 1);

@@ -134,6 +134,7 @@ struct ExtremumDim : OpBase {
   bool keepdim_;
   Shape in_shape_;
   Tensor indices_;
+  int indices_slot_ = -1;
   Tensor* indices_out_;  // the caller's slot for the indices, written during forward
   ExtremumDim(int64_t dim, bool keepdim, Tensor* indices_out) : dim_(dim), keepdim_(keepdim), indices_out_(indices_out) {}
   Tensor forward(const Tensor& x) {
@@ -151,11 +152,14 @@ struct ExtremumDim : OpBase {
                                               indices_.data<int64_t>(), b.outer, b.R, b.inner);
     });
     if (indices_out_) *indices_out_ = indices_;
+    // Saved (not kept as a member) so backward checks its version and frees it afterwards.
+    indices_slot_ = save(indices_);
+    indices_ = Tensor();
     return values;
   }
   std::vector<Tensor> backward(const Tensor& g) {
     Tensor gk = contiguous_keepdim(g);
-    Tensor idx = contiguous_keepdim(indices_);
+    Tensor idx = contiguous_keepdim(saved(indices_slot_));
     Tensor out = zeros(in_shape_, g.dtype());
     int64_t outer = 1, R = in_shape_.empty() ? 1 : in_shape_[dim_], inner = 1;
     for (int64_t d = 0; d < dim_; ++d) outer *= in_shape_[d];

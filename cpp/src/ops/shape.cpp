@@ -309,7 +309,7 @@ Tensor slice(const Tensor& x, int64_t dim, int64_t start, int64_t end, int64_t s
 Tensor select(const Tensor& x, int64_t dim, int64_t index) { return record(Slice(dim, index, 0, 1, true), x); }
 
 Tensor narrow(const Tensor& x, int64_t dim, int64_t start, int64_t length) {
-  int64_t d = wrap_dim(dim, x.dim(), "narrow");
+  int64_t d = wrap_existing_dim(dim, x.dim(), "narrow");
   int64_t size = x.shape()[d];
   int64_t s = start < 0 ? start + size : start;
   if (s < 0 || length < 0 || s + length > size)

@@ -1,0 +1,255 @@
+"""Shared fixtures and the table of differentiable ops checked by the gradcheck and torch suites.
+
+Every case is a function ``fn(lib, F, xs, ex)`` written once and run against both ``backprop`` and
+``torch``: ``lib`` is the top-level module, ``F`` its ``nn.functional``, ``xs`` the differentiable
+inputs and ``ex`` a dict of non-differentiable inputs (labels, masks, index arrays) already turned
+into tensors of ``lib``. Shapes are chosen so that broadcasting is exercised wherever the op
+broadcasts.
+"""
+
+import numpy as np
+import pytest
+
+import backprop
+
+
+@pytest.fixture(autouse=True)
+def _seed_and_grad_mode():
+    backprop.manual_seed(0)
+    yield
+    # A failing test must not leave grad mode off for the tests after it.
+    backprop.autograd.set_grad_enabled(True)
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(1234)
+
+
+# ---- input generators -----------------------------------------------------------------------
+
+
+def uniform(low=-2.0, high=2.0):
+    return lambda rng, shape: rng.uniform(low, high, size=shape)
+
+
+def positive(low=0.5, high=2.0):
+    return uniform(low, high)
+
+
+def away_from(*kinks, low=-2.0, high=2.0, gap=0.1):
+    """Uniform values at least `gap` from every kink (where the op is not differentiable)."""
+
+    def gen(rng, shape):
+        a = rng.uniform(low, high, size=shape)
+        for k in kinks:
+            close = np.abs(a - k) < gap
+            a = np.where(close, k + np.sign(a - k + 1e-12) * (gap + 0.05), a)
+        return a
+
+    return gen
+
+
+def distinct(rng, shape):
+    """A permutation of well-separated values: no ties for max/min/argmax."""
+    n = int(np.prod(shape))
+    return (rng.permutation(n) * 0.37 - 0.37 * n / 2).reshape(shape)
+
+
+class Case:
+    def __init__(self, name, fn, shapes, gens=None, extra=None, f32_tol=None):
+        self.name = name
+        self.fn = fn
+        self.shapes = shapes
+        self.gens = gens or [uniform()] * len(shapes)
+        if not isinstance(self.gens, (list, tuple)):
+            self.gens = [self.gens] * len(shapes)
+        self.extra = extra or (lambda rng: {})
+        self.f32_tol = f32_tol
+
+    def __repr__(self):
+        return self.name
+
+    def arrays(self, seed=0):
+        rng = np.random.default_rng(seed)
+        xs = [g(rng, s) for g, s in zip(self.gens, self.shapes)]
+        return xs, self.extra(rng)
+
+
+def labels(n, c, shape=None):
+    return lambda rng: {"t": rng.integers(0, c, size=shape if shape is not None else (n,))}
+
+
+def _probs(rng, shape):
+    p = rng.uniform(0.1, 1.0, size=shape)
+    return p / p.sum(axis=1, keepdims=True)
+
+
+P = positive()
+U = uniform()
+
+OP_CASES = [
+    # ---- arithmetic with broadcasting ----------------------------------------------------------
+    Case("add", lambda L, F, x, e: x[0] + x[1], [(3, 1, 4), (2, 4)]),
+    Case("add_fn", lambda L, F, x, e: L.add(x[0], x[1]), [(2, 3), (3,)]),
+    Case("sub", lambda L, F, x, e: x[0] - x[1], [(2, 1), (1, 3)]),
+    Case("mul", lambda L, F, x, e: x[0] * x[1], [(4, 1, 3), (1, 2, 1)]),
+    Case("div", lambda L, F, x, e: x[0] / x[1], [(2, 3), (3,)], [U, P]),
+    Case("pow_tensor", lambda L, F, x, e: x[0] ** x[1], [(2, 3), (2, 1)], [P, U]),
+    Case("pow_fn", lambda L, F, x, e: L.pow(x[0], x[1]), [(3,), (2, 3)], [P, U]),
+    Case("pow_int", lambda L, F, x, e: x[0] ** 3, [(2, 3)]),
+    Case("pow_float", lambda L, F, x, e: x[0] ** 2.5, [(2, 3)], [P]),
+    Case("pow_neg", lambda L, F, x, e: x[0] ** -1.5, [(4,)], [P]),
+    Case("rpow", lambda L, F, x, e: 2 ** x[0], [(2, 3)]),
+    Case("radd", lambda L, F, x, e: 1.5 + x[0], [(3,)]),
+    Case("rsub", lambda L, F, x, e: 1 - x[0], [(2, 2)]),
+    Case("rmul", lambda L, F, x, e: 3 * x[0], [(2, 2)]),
+    Case("rdiv", lambda L, F, x, e: 2 / x[0], [(2, 3)], [P]),
+    Case("scalar_ops", lambda L, F, x, e: (x[0] - 0.5) * 2.0 / 4 + 1, [(5,)]),
+    Case("neg", lambda L, F, x, e: -x[0], [(2, 3)]),
+    Case("neg_fn", lambda L, F, x, e: L.neg(x[0]), [(3,)]),
+    Case("scalar_0d", lambda L, F, x, e: x[0] * x[1], [(), (2, 3)]),
+    # ---- elementwise math ---------------------------------------------------------------------
+    Case("exp", lambda L, F, x, e: x[0].exp(), [(2, 3)]),
+    Case("exp_fn", lambda L, F, x, e: L.exp(x[0]), [(4,)]),
+    Case("log", lambda L, F, x, e: L.log(x[0]), [(2, 3)], [P]),
+    Case("sqrt", lambda L, F, x, e: x[0].sqrt(), [(2, 3)], [P]),
+    Case("abs", lambda L, F, x, e: L.abs(x[0]), [(2, 3)], [away_from(0.0)]),
+    Case("clamp", lambda L, F, x, e: L.clamp(x[0], -1.0, 1.0), [(3, 4)], [away_from(-1.0, 1.0)]),
+    Case("clamp_min", lambda L, F, x, e: x[0].clamp(min=0.5), [(3, 4)], [away_from(0.5)]),
+    Case("clamp_max", lambda L, F, x, e: x[0].clamp(max=-0.25), [(3, 4)], [away_from(-0.25)]),
+    Case("maximum", lambda L, F, x, e: L.maximum(x[0], x[1]), [(2, 3), (3,)], [distinct, distinct]),
+    Case("minimum", lambda L, F, x, e: L.minimum(x[0], x[1]), [(2, 1), (1, 3)], [distinct, distinct]),
+    Case("where", lambda L, F, x, e: L.where(e["c"], x[0], x[1]), [(2, 3), (3,)],
+         extra=lambda rng: {"c": rng.uniform(size=(2, 1)) > 0.5}),
+    Case("where_mask_from_x", lambda L, F, x, e: L.where(x[0] > 0, x[0], x[0] * 0.1), [(3, 3)], [away_from(0.0)]),
+    # ---- activations --------------------------------------------------------------------------
+    Case("relu", lambda L, F, x, e: L.relu(x[0]), [(2, 3)], [away_from(0.0)]),
+    Case("relu_method", lambda L, F, x, e: x[0].relu(), [(5,)], [away_from(0.0)]),
+    Case("F_relu", lambda L, F, x, e: F.relu(x[0]), [(5,)], [away_from(0.0)]),
+    Case("leaky_relu", lambda L, F, x, e: F.leaky_relu(x[0], 0.2), [(2, 3)], [away_from(0.0)]),
+    Case("leaky_relu_default", lambda L, F, x, e: F.leaky_relu(x[0]), [(6,)], [away_from(0.0)]),
+    Case("sigmoid", lambda L, F, x, e: L.sigmoid(x[0]), [(2, 3)], [uniform(-4, 4)]),
+    Case("tanh", lambda L, F, x, e: x[0].tanh(), [(2, 3)]),
+    Case("gelu", lambda L, F, x, e: F.gelu(x[0]), [(2, 3)], [uniform(-3, 3)]),
+    Case("gelu_tanh", lambda L, F, x, e: F.gelu(x[0], approximate="tanh"), [(2, 3)], [uniform(-3, 3)]),
+    Case("softplus", lambda L, F, x, e: F.softplus(x[0]), [(2, 3)], [uniform(-4, 4)]),
+    Case("softplus_beta", lambda L, F, x, e: F.softplus(x[0], beta=2.0, threshold=3.0), [(3, 3)],
+         [away_from(1.5, low=-3, high=3)]),
+    # ---- linear algebra -----------------------------------------------------------------------
+    Case("matmul_1d_1d", lambda L, F, x, e: L.matmul(x[0], x[1]), [(4,), (4,)]),
+    Case("matmul_2d_1d", lambda L, F, x, e: x[0] @ x[1], [(3, 4), (4,)]),
+    Case("matmul_1d_2d", lambda L, F, x, e: x[0] @ x[1], [(3,), (3, 2)]),
+    Case("matmul_2d_2d", lambda L, F, x, e: x[0] @ x[1], [(2, 3), (3, 4)]),
+    Case("matmul_batched", lambda L, F, x, e: x[0] @ x[1], [(2, 2, 3), (2, 3, 2)]),
+    Case("matmul_batch_broadcast", lambda L, F, x, e: x[0] @ x[1], [(2, 1, 2, 3), (3, 3, 2)]),
+    Case("matmul_3d_2d", lambda L, F, x, e: x[0] @ x[1], [(2, 3, 4), (4, 2)]),
+    Case("matmul_3d_1d", lambda L, F, x, e: x[0] @ x[1], [(2, 3, 4), (4,)]),
+    Case("matmul_1d_3d", lambda L, F, x, e: x[0] @ x[1], [(3,), (2, 3, 2)]),
+    Case("matmul_transposed", lambda L, F, x, e: x[0].t() @ x[1].transpose(0, 1), [(3, 2), (4, 3)]),
+    Case("linear", lambda L, F, x, e: F.linear(x[0], x[1], x[2]), [(3, 4), (2, 4), (2,)]),
+    Case("linear_nobias", lambda L, F, x, e: F.linear(x[0], x[1]), [(3, 4), (2, 4)]),
+    Case("linear_3d", lambda L, F, x, e: F.linear(x[0], x[1], x[2]), [(2, 2, 3), (4, 3), (4,)]),
+    Case("linear_1d", lambda L, F, x, e: F.linear(x[0], x[1], x[2]), [(3,), (2, 3), (2,)]),
+    # ---- reductions ---------------------------------------------------------------------------
+    Case("sum", lambda L, F, x, e: x[0].sum(), [(2, 3)]),
+    Case("sum_dim", lambda L, F, x, e: x[0].sum(1), [(2, 3, 2)]),
+    Case("sum_dim_keepdim", lambda L, F, x, e: L.sum(x[0], dim=0, keepdim=True), [(2, 3)]),
+    Case("sum_dims", lambda L, F, x, e: x[0].sum(dim=(0, 2)), [(2, 3, 2)]),
+    Case("sum_neg_dim", lambda L, F, x, e: x[0].sum(-1), [(2, 3)]),
+    Case("mean", lambda L, F, x, e: x[0].mean(), [(2, 3)]),
+    Case("mean_dim", lambda L, F, x, e: L.mean(x[0], 1), [(2, 3, 2)]),
+    Case("mean_dims_keepdim", lambda L, F, x, e: x[0].mean(dim=(-1, 0), keepdim=True), [(2, 3, 2)]),
+    Case("max_all", lambda L, F, x, e: x[0].max(), [(2, 3)], [distinct]),
+    Case("min_all", lambda L, F, x, e: L.min(x[0]), [(2, 3)], [distinct]),
+    Case("max_dim", lambda L, F, x, e: x[0].max(dim=1)[0], [(3, 4)], [distinct]),
+    Case("max_dim_values", lambda L, F, x, e: L.max(x[0], 0).values, [(3, 4)], [distinct]),
+    Case("max_dim_keepdim", lambda L, F, x, e: x[0].max(1, keepdim=True).values, [(2, 3, 2)], [distinct]),
+    Case("min_dim", lambda L, F, x, e: x[0].min(dim=-1).values, [(3, 4)], [distinct]),
+    Case("logsumexp", lambda L, F, x, e: L.logsumexp(x[0], dim=1), [(3, 4)]),
+    Case("logsumexp_keepdim", lambda L, F, x, e: x[0].logsumexp(0, keepdim=True), [(3, 4)]),
+    Case("logsumexp_dims", lambda L, F, x, e: x[0].logsumexp((0, 2)), [(2, 3, 2)]),
+    # ---- shape and views ----------------------------------------------------------------------
+    Case("reshape", lambda L, F, x, e: x[0].reshape(3, 2) * x[1], [(2, 3), (2,)]),
+    Case("reshape_fn", lambda L, F, x, e: L.reshape(x[0], (-1,)), [(2, 3)]),
+    Case("reshape_noncontig", lambda L, F, x, e: x[0].t().reshape(6), [(2, 3)]),
+    Case("view", lambda L, F, x, e: x[0].view(3, -1), [(2, 3)]),
+    Case("flatten", lambda L, F, x, e: x[0].flatten(), [(2, 3, 2)]),
+    Case("flatten_range", lambda L, F, x, e: L.flatten(x[0], 1, 2), [(2, 3, 2)]),
+    Case("transpose", lambda L, F, x, e: x[0].transpose(0, 2) * x[1], [(2, 3, 4), (2,)]),
+    Case("permute", lambda L, F, x, e: x[0].permute(2, 0, 1) * x[1], [(2, 3, 4), (3,)]),
+    Case("T", lambda L, F, x, e: x[0].T * x[1], [(2, 3), (2,)]),
+    Case("squeeze", lambda L, F, x, e: x[0].squeeze(), [(1, 3, 1)]),
+    Case("squeeze_dim", lambda L, F, x, e: x[0].squeeze(0), [(1, 3, 1)]),
+    Case("unsqueeze", lambda L, F, x, e: x[0].unsqueeze(1) * x[1], [(2, 3), (2, 1, 1)]),
+    Case("expand", lambda L, F, x, e: x[0].expand(2, 3, 4), [(3, 1)]),
+    Case("expand_minus1", lambda L, F, x, e: x[0].expand(2, -1), [(3,)]),
+    Case("cat", lambda L, F, x, e: L.cat([x[0], x[1]], dim=1), [(2, 3), (2, 1)]),
+    Case("cat_three", lambda L, F, x, e: L.cat([x[0], x[1], x[0]]), [(2, 2), (1, 2)]),
+    Case("stack", lambda L, F, x, e: L.stack([x[0], x[1]], dim=1), [(2, 3), (2, 3)]),
+    Case("stack_last", lambda L, F, x, e: L.stack([x[0], x[1], x[0]], dim=-1), [(3,), (3,)]),
+    # ---- indexing -----------------------------------------------------------------------------
+    Case("index_int", lambda L, F, x, e: x[0][1], [(3, 4)]),
+    Case("index_neg", lambda L, F, x, e: x[0][-1, 2], [(3, 4)]),
+    Case("index_slice", lambda L, F, x, e: x[0][1:, ::2], [(3, 4)]),
+    Case("index_slice_neg", lambda L, F, x, e: x[0][:-1, -3:], [(3, 4)]),
+    Case("index_none_ellipsis", lambda L, F, x, e: x[0][None, ..., 1], [(2, 3, 2)]),
+    Case("index_array", lambda L, F, x, e: x[0][e["i"]], [(4, 3)], extra=lambda rng: {"i": np.array([0, 2, 2, 3, 0])}),
+    Case("index_array_dim1", lambda L, F, x, e: x[0][:, e["i"]], [(2, 4)], extra=lambda rng: {"i": np.array([3, 1, 3])}),
+    Case("index_two_arrays", lambda L, F, x, e: x[0][e["i"], e["j"]], [(3, 4)],
+         extra=lambda rng: {"i": np.array([0, 2, 2]), "j": np.array([1, 3, 1])}),
+    Case("index_array_2d", lambda L, F, x, e: x[0][e["i"]], [(4,)], extra=lambda rng: {"i": np.array([[0, 1], [1, 3]])}),
+    Case("index_mask", lambda L, F, x, e: x[0][e["m"]], [(3, 4)],
+         extra=lambda rng: {"m": np.array([[1, 0, 1, 1], [0, 0, 1, 0], [1, 1, 0, 0]], dtype=bool)}),
+    Case("index_mask_rows", lambda L, F, x, e: x[0][e["m"]], [(3, 2)], extra=lambda rng: {"m": np.array([True, False, True])}),
+    Case("index_mask_from_x", lambda L, F, x, e: x[0][x[0] > 0], [(3, 4)], [away_from(0.0)]),
+    # ---- softmax and losses -------------------------------------------------------------------
+    Case("softmax", lambda L, F, x, e: L.softmax(x[0], dim=1), [(3, 4)]),
+    Case("softmax_dim0", lambda L, F, x, e: F.softmax(x[0], dim=0), [(3, 4)]),
+    Case("softmax_method_3d", lambda L, F, x, e: x[0].softmax(-1), [(2, 3, 4)]),
+    Case("log_softmax", lambda L, F, x, e: F.log_softmax(x[0], dim=-1), [(3, 4)]),
+    Case("log_softmax_dim0", lambda L, F, x, e: L.log_softmax(x[0], 0), [(3, 4)]),
+    Case("cross_entropy", lambda L, F, x, e: F.cross_entropy(x[0], e["t"]), [(4, 5)], extra=labels(4, 5)),
+    Case("cross_entropy_sum", lambda L, F, x, e: F.cross_entropy(x[0], e["t"], reduction="sum"), [(4, 3)],
+         extra=labels(4, 3)),
+    Case("cross_entropy_none", lambda L, F, x, e: F.cross_entropy(x[0], e["t"], reduction="none"), [(4, 3)],
+         extra=labels(4, 3)),
+    Case("cross_entropy_smoothing", lambda L, F, x, e: F.cross_entropy(x[0], e["t"], label_smoothing=0.2), [(4, 3)],
+         extra=labels(4, 3)),
+    Case("cross_entropy_ignore", lambda L, F, x, e: F.cross_entropy(x[0], e["t"], ignore_index=1), [(5, 3)],
+         extra=lambda rng: {"t": np.array([0, 1, 2, 1, 2])}),
+    Case("cross_entropy_weight", lambda L, F, x, e: F.cross_entropy(x[0], e["t"], weight=e["w"]), [(4, 3)],
+         extra=lambda rng: {"t": rng.integers(0, 3, size=4), "w": rng.uniform(0.5, 2.0, size=3)}),
+    Case("cross_entropy_weight_smooth_ignore",
+         lambda L, F, x, e: F.cross_entropy(x[0], e["t"], weight=e["w"], label_smoothing=0.1, ignore_index=0),
+         [(5, 3)], extra=lambda rng: {"t": np.array([0, 1, 2, 2, 1]), "w": rng.uniform(0.5, 2.0, size=3)}),
+    Case("cross_entropy_probs", lambda L, F, x, e: F.cross_entropy(x[0], x[1]), [(3, 4), (3, 4)], [U, _probs]),
+    Case("cross_entropy_probs_smooth_weight",
+         lambda L, F, x, e: F.cross_entropy(x[0], x[1], weight=e["w"], label_smoothing=0.3, reduction="sum"),
+         [(3, 4), (3, 4)], [U, _probs], extra=lambda rng: {"w": rng.uniform(0.5, 2.0, size=4)}),
+    Case("cross_entropy_3d", lambda L, F, x, e: F.cross_entropy(x[0], e["t"]), [(2, 3, 2)], extra=labels(2, 3, (2, 2))),
+    Case("cross_entropy_1d", lambda L, F, x, e: F.cross_entropy(x[0], e["t"]), [(4,)],
+         extra=lambda rng: {"t": np.array(2)}),
+    Case("mse_loss", lambda L, F, x, e: F.mse_loss(x[0], x[1]), [(3, 4), (3, 4)]),
+    Case("mse_loss_sum", lambda L, F, x, e: F.mse_loss(x[0], x[1], reduction="sum"), [(3, 4), (3, 4)]),
+    Case("mse_loss_none", lambda L, F, x, e: F.mse_loss(x[0], x[1], reduction="none"), [(2, 3), (2, 3)]),
+    Case("bce_logits", lambda L, F, x, e: F.binary_cross_entropy_with_logits(x[0], x[1]), [(3, 4), (3, 4)],
+         [uniform(-3, 3), uniform(0, 1)]),
+    Case("bce_logits_weights",
+         lambda L, F, x, e: F.binary_cross_entropy_with_logits(x[0], x[1], weight=e["w"], pos_weight=e["p"],
+                                                                reduction="sum"),
+         [(3, 4), (3, 4)], [uniform(-3, 3), uniform(0, 1)],
+         extra=lambda rng: {"w": rng.uniform(0.5, 2, size=(4,)), "p": rng.uniform(0.5, 2, size=(4,))}),
+    Case("bce_logits_none", lambda L, F, x, e: F.binary_cross_entropy_with_logits(x[0], x[1], reduction="none"),
+         [(2, 3), (2, 3)], [uniform(-3, 3), uniform(0, 1)]),
+    # ---- compositions -------------------------------------------------------------------------
+    Case("mlp", lambda L, F, x, e: F.cross_entropy(F.linear(L.tanh(F.linear(x[0], x[1], x[2])), x[3]), e["t"]),
+         [(4, 3), (5, 3), (5,), (2, 5)], extra=labels(4, 2)),
+    Case("reuse", lambda L, F, x, e: (x[0] * x[0] + x[0].exp() * x[1]).sum(0) / x[0].sum(), [(3, 2), (2,)],
+         [P, U]),
+]
+
+
+def pytest_generate_tests(metafunc):
+    if "op_case" in metafunc.fixturenames:
+        metafunc.parametrize("op_case", OP_CASES, ids=[c.name for c in OP_CASES])
