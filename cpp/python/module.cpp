@@ -238,4 +238,5 @@ PYBIND11_MODULE(_core, m, py::mod_gil_not_used()) {
   bind_interop(m, cls);
   bind_ops(m, cls);
   bind_autograd(m);
+  bind_cpu(m);
 }
