@@ -78,6 +78,11 @@ SHAPES = [
     (33, 1000, 35),
     (3, 2050, 70),
     (40, 20, 2100),
+    (2, 300, 200),
+    (300, 200, 1),
+    (200, 300, 3),
+    (150, 70, 8),
+    (37, 500, 5),
 ]
 
 
@@ -92,7 +97,8 @@ def test_matmul_2d(capability, shape, dtype):
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=["float32", "float64"])
 @pytest.mark.parametrize("layout", ["NT", "TN", "TT"])
-@pytest.mark.parametrize("shape", [(1, 5, 3), (7, 13, 9), (13, 65, 33), (64, 784, 256), (131, 300, 70)],
+@pytest.mark.parametrize("shape", [(1, 5, 3), (7, 13, 9), (13, 65, 33), (64, 784, 256), (131, 300, 70), (2, 300, 200),
+                                   (300, 200, 1), (150, 70, 8), (1, 700, 90)],
                          ids=lambda s: "x".join(map(str, s)))
 def test_matmul_transposed_views(capability, shape, layout, dtype):
     """Operands given as .t() views go through the strided packing paths, not a copy."""

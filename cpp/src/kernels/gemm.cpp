@@ -13,11 +13,16 @@
 namespace backprop::kernels {
 namespace {
 
-// Products with at most this many multiply-adds skip packing (measured: below it the packing
-// and the edge tiles cost more than they save).
-constexpr int64_t kDirectMaxFma = 16 * 16 * 16;
-// Multiply-adds a thread must have before another one joins (a parallel region costs a few us).
-constexpr int64_t kFmaPerThread = 1 << 19;
+// When the unpacked loop runs (measured with 1 thread, AVX-512, against the packed path):
+// packing already pays at 8x8x8, but not for one or two rows of A (each element of packed B
+// would be used once or twice), nor for up to 8 columns when A is contiguous along K (dot
+// products then beat register tiles that are mostly padding).
+constexpr int64_t kDirectMaxFma = 256;
+constexpr int64_t kDirectMaxRows = 2;
+constexpr int64_t kDirectMaxCols = 8;
+// Multiply-adds a thread must have before another one joins: two threads already win at
+// 64x64x64 (5.1 vs 6.6 us), not at 48x48x48.
+constexpr int64_t kFmaPerThread = 1 << 16;
 
 // One 64-byte-aligned scratch buffer per thread, kept between calls.
 struct Workspace {
@@ -44,21 +49,50 @@ T* workspace(const GemmKernelTable<T>& t) {
 
 }  // namespace
 
+int team_size(int64_t fma) {
+#ifdef _OPENMP
+  if (!in_parallel_region())
+    return static_cast<int>(std::min<int64_t>(omp_get_max_threads(), std::max<int64_t>(1, fma / kFmaPerThread)));
+#endif
+  return 1;
+}
+
+// parallel_for gives one thread per kGrainSize of cost; scale an item's multiply-adds so that
+// this means one thread per kFmaPerThread of them.
+inline int64_t cost_of(int64_t fma_per_item) {
+  return std::max<int64_t>(1, fma_per_item / std::max<int64_t>(1, kFmaPerThread / kGrainSize));
+}
+
 template <class T>
 void gemm(int64_t M, int64_t N, int64_t K, const T* A, int64_t rsa, int64_t csa, const T* B, int64_t rsb,
           int64_t csb, T* C, int64_t ldc, bool accumulate) {
   if (M <= 0 || N <= 0) return;
-  const GemmKernelTable<T>& t = *gemm_table<T>(active_isa());
-  int64_t fma = M * N * std::max<int64_t>(K, 0);
-  if (K <= 0 || fma <= kDirectMaxFma) {
-    t.direct(M, N, K, A, rsa, csa, B, rsb, csb, C, ldc, accumulate);
+  // A contiguous single column of C: compute its transpose, a row (B^T A^T), which the direct
+  // loop vectorises along M.
+  if (N == 1 && ldc == 1 && M > 1) {
+    gemm<T>(1, M, K, B, csb, rsb, A, csa, rsa, C, M, accumulate);
     return;
   }
-  int threads = 1;
-#ifdef _OPENMP
-  if (!in_parallel_region())
-    threads = static_cast<int>(std::min<int64_t>(omp_get_max_threads(), std::max<int64_t>(1, fma / kFmaPerThread)));
-#endif
+  const GemmKernelTable<T>& t = *gemm_table<T>(active_isa());
+  int64_t fma = M * N * std::max<int64_t>(K, 0);
+  // Unpacked: tiny products, one or two rows (packing B would cost as much as the product),
+  // and a few columns with A contiguous along K (dot products instead of mostly empty tiles).
+  if (K <= 0 || fma <= kDirectMaxFma || M <= kDirectMaxRows || (N <= kDirectMaxCols && (csa == 1 || K == 1))) {
+    int threads = K <= 0 ? 1 : team_size(fma);
+    if (threads <= 1) {
+      t.direct(M, N, K, A, rsa, csa, B, rsb, csb, C, ldc, accumulate);
+    } else if (N >= M) {
+      parallel_for(N, cost_of(M * K), [&](int64_t j0, int64_t j1) {
+        t.direct(M, j1 - j0, K, A, rsa, csa, B + j0 * csb, rsb, csb, C + j0, ldc, accumulate);
+      });
+    } else {
+      parallel_for(M, cost_of(N * K), [&](int64_t i0, int64_t i1) {
+        t.direct(i1 - i0, N, K, A + i0 * rsa, rsa, csa, B, rsb, csb, C + i0 * ldc, ldc, accumulate);
+      });
+    }
+    return;
+  }
+  int threads = team_size(fma);
   if (threads <= 1) {
     t.packed(M, N, K, A, rsa, csa, B, rsb, csb, C, ldc, accumulate, workspace(t));
     return;
@@ -71,11 +105,7 @@ void gemm(int64_t M, int64_t N, int64_t K, const T* A, int64_t rsa, int64_t csa,
   bool split_rows = cost_m <= cost_n;
   int64_t tiles = split_rows ? tiles_m : tiles_n;
   int64_t tile = split_rows ? t.mr : t.nr;
-  // parallel_for gives one thread per kGrainSize of cost: scale a tile's cost so that this
-  // means one thread per kFmaPerThread multiply-adds.
-  int64_t fma_per_tile = tile * (split_rows ? N : M) * K;
-  int64_t cost_per_tile = std::max<int64_t>(1, fma_per_tile / std::max<int64_t>(1, kFmaPerThread / kGrainSize));
-  parallel_for(tiles, cost_per_tile, [&](int64_t b, int64_t e) {
+  parallel_for(tiles, cost_of(tile * (split_rows ? N : M) * K), [&](int64_t b, int64_t e) {
     T* ws = workspace(t);
     if (split_rows) {
       int64_t i0 = b * tile, i1 = std::min(M, e * tile);

@@ -47,34 +47,34 @@ struct KernelAvx2 {
     if constexpr (sizeof(T) == 4) return _mm256_add_ps(a, b); else return _mm256_add_pd(a, b);
   }
 
-  template <int M>
-  static void ukr(int64_t kc, const T* __restrict a, const T* __restrict b, T* c, int64_t ldc, bool acc, int n) {
-    V r[M][NV];
+  template <int M, int NU>
+  static void ukr_impl(int64_t kc, const T* __restrict a, const T* __restrict b, T* c, int64_t ldc, bool acc, int n) {
+    V r[M][NU];
 #pragma GCC unroll 16
     for (int i = 0; i < M; ++i)
 #pragma GCC unroll 4
-      for (int v = 0; v < NV; ++v) r[i][v] = vzero();
+      for (int v = 0; v < NU; ++v) r[i][v] = vzero();
 #pragma GCC unroll 16
     for (int i = 0; i < M; ++i) _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc), _MM_HINT_T0);
 #pragma GCC unroll 2
     for (int64_t p = 0; p < kc; ++p) {
-      V bv[NV];
+      V bv[NU];
 #pragma GCC unroll 4
-      for (int v = 0; v < NV; ++v) bv[v] = vload(b + L * v);
+      for (int v = 0; v < NU; ++v) bv[v] = vload(b + L * v);
 #pragma GCC unroll 16
       for (int i = 0; i < M; ++i) {
         V av = vbcast(a + i);
 #pragma GCC unroll 4
-        for (int v = 0; v < NV; ++v) r[i][v] = vfma(av, bv[v], r[i][v]);
+        for (int v = 0; v < NU; ++v) r[i][v] = vfma(av, bv[v], r[i][v]);
       }
       a += MR;
       b += NR;
     }
-    if (n == NR) {
+    if (n == NU * L) {
 #pragma GCC unroll 16
       for (int i = 0; i < M; ++i)
 #pragma GCC unroll 4
-        for (int v = 0; v < NV; ++v) {
+        for (int v = 0; v < NU; ++v) {
           T* cp = c + i * ldc + L * v;
           vstore(cp, acc ? vadd(vload(cp), r[i][v]) : r[i][v]);
         }
@@ -83,7 +83,7 @@ struct KernelAvx2 {
 #pragma GCC unroll 16
       for (int i = 0; i < M; ++i)
 #pragma GCC unroll 4
-        for (int v = 0; v < NV; ++v) vstore(&tile[i][L * v], r[i][v]);
+        for (int v = 0; v < NU; ++v) vstore(&tile[i][L * v], r[i][v]);
       for (int i = 0; i < M; ++i) {
         T* cp = c + i * ldc;
         if (acc)
@@ -94,13 +94,22 @@ struct KernelAvx2 {
     }
   }
 
+  // Narrow column tiles (n <= one vector) compute one vector per row, not NV.
+  template <int M>
+  static void ukr(int64_t kc, const T* a, const T* b, T* c, int64_t ldc, bool acc, int n) {
+    if (NV > 1 && n <= L)
+      ukr_impl<M, 1>(kc, a, b, c, ldc, acc, n);
+    else
+      ukr_impl<M, NV>(kc, a, b, c, ldc, acc, n);
+  }
+
   template <int W>
   static void pack_trans(const T* src, int64_t ld, int n, int64_t kc, T* dst) {
     pack_trans_x86<W>(src, ld, n, kc, dst);
   }
 };
 
-using KernelF32 = KernelAvx2<float, 6, 2, 144, 256, 2048>;
+using KernelF32 = KernelAvx2<float, 6, 2, 144, 512, 2048>;
 using KernelF64 = KernelAvx2<double, 6, 2, 96, 256, 2048>;
 
 constexpr GemmKernelTable<float> kTableF32 = make_table<KernelF32>();

@@ -17,54 +17,63 @@ inline __mmask8 tail_mask8(int n) { return n >= 8 ? __mmask8(0xFF) : n <= 0 ? __
 // Register tile MR x 32 floats: MR rows of two zmm accumulators.
 struct KernelF32 {
   using T = float;
-  static constexpr int MR = 12, NR = 32, NV = NR / 16;
-  static constexpr int64_t MC = 192, KC = 256, NC = 2048;
+  static constexpr int MR = 12, NR = 32, L = 16, NV = NR / L;
+  static constexpr int64_t MC = 192, KC = 512, NC = 2048;
 
-  template <int M>
-  static void ukr(int64_t kc, const float* __restrict a, const float* __restrict b, float* c, int64_t ldc, bool acc,
+  template <int M, int NU>
+  static void ukr_impl(int64_t kc, const float* __restrict a, const float* __restrict b, float* c, int64_t ldc, bool acc,
                   int n) {
-    __m512 r[M][NV];
+    __m512 r[M][NU];
 #pragma GCC unroll 16
     for (int i = 0; i < M; ++i)
 #pragma GCC unroll 4
-      for (int v = 0; v < NV; ++v) r[i][v] = _mm512_setzero_ps();
+      for (int v = 0; v < NU; ++v) r[i][v] = _mm512_setzero_ps();
 #pragma GCC unroll 16
     for (int i = 0; i < M; ++i) _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc), _MM_HINT_T0);
 #pragma GCC unroll 2
     for (int64_t p = 0; p < kc; ++p) {
-      __m512 bv[NV];
+      __m512 bv[NU];
 #pragma GCC unroll 4
-      for (int v = 0; v < NV; ++v) bv[v] = _mm512_loadu_ps(b + 16 * v);
+      for (int v = 0; v < NU; ++v) bv[v] = _mm512_loadu_ps(b + 16 * v);
 #pragma GCC unroll 16
       for (int i = 0; i < M; ++i) {
         __m512 av = _mm512_set1_ps(a[i]);
 #pragma GCC unroll 4
-        for (int v = 0; v < NV; ++v) r[i][v] = _mm512_fmadd_ps(av, bv[v], r[i][v]);
+        for (int v = 0; v < NU; ++v) r[i][v] = _mm512_fmadd_ps(av, bv[v], r[i][v]);
       }
       a += MR;
       b += NR;
     }
-    if (n == NR) {
+    if (n == NU * L) {
 #pragma GCC unroll 16
       for (int i = 0; i < M; ++i)
 #pragma GCC unroll 4
-        for (int v = 0; v < NV; ++v) {
+        for (int v = 0; v < NU; ++v) {
           float* cp = c + i * ldc + 16 * v;
           _mm512_storeu_ps(cp, acc ? _mm512_add_ps(_mm512_loadu_ps(cp), r[i][v]) : r[i][v]);
         }
     } else {
-      __mmask16 mk[NV];
+      __mmask16 mk[NU];
 #pragma GCC unroll 4
-      for (int v = 0; v < NV; ++v) mk[v] = tail_mask(n - 16 * v);
+      for (int v = 0; v < NU; ++v) mk[v] = tail_mask(n - 16 * v);
 #pragma GCC unroll 16
       for (int i = 0; i < M; ++i)
 #pragma GCC unroll 4
-        for (int v = 0; v < NV; ++v) {
+        for (int v = 0; v < NU; ++v) {
           float* cp = c + i * ldc + 16 * v;
           __m512 x = acc ? _mm512_add_ps(_mm512_maskz_loadu_ps(mk[v], cp), r[i][v]) : r[i][v];
           _mm512_mask_storeu_ps(cp, mk[v], x);
         }
     }
+  }
+
+  // Narrow column tiles (n <= one vector) compute one vector per row, not NV.
+  template <int M>
+  static void ukr(int64_t kc, const T* a, const T* b, T* c, int64_t ldc, bool acc, int n) {
+    if (NV > 1 && n <= L)
+      ukr_impl<M, 1>(kc, a, b, c, ldc, acc, n);
+    else
+      ukr_impl<M, NV>(kc, a, b, c, ldc, acc, n);
   }
 
   template <int W>
@@ -76,54 +85,63 @@ struct KernelF32 {
 // Register tile MR x 16 doubles.
 struct KernelF64 {
   using T = double;
-  static constexpr int MR = 12, NR = 16, NV = NR / 8;
+  static constexpr int MR = 12, NR = 16, L = 8, NV = NR / L;
   static constexpr int64_t MC = 96, KC = 256, NC = 2048;
 
-  template <int M>
-  static void ukr(int64_t kc, const double* __restrict a, const double* __restrict b, double* c, int64_t ldc,
+  template <int M, int NU>
+  static void ukr_impl(int64_t kc, const double* __restrict a, const double* __restrict b, double* c, int64_t ldc,
                   bool acc, int n) {
-    __m512d r[M][NV];
+    __m512d r[M][NU];
 #pragma GCC unroll 16
     for (int i = 0; i < M; ++i)
 #pragma GCC unroll 4
-      for (int v = 0; v < NV; ++v) r[i][v] = _mm512_setzero_pd();
+      for (int v = 0; v < NU; ++v) r[i][v] = _mm512_setzero_pd();
 #pragma GCC unroll 16
     for (int i = 0; i < M; ++i) _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc), _MM_HINT_T0);
 #pragma GCC unroll 2
     for (int64_t p = 0; p < kc; ++p) {
-      __m512d bv[NV];
+      __m512d bv[NU];
 #pragma GCC unroll 4
-      for (int v = 0; v < NV; ++v) bv[v] = _mm512_loadu_pd(b + 8 * v);
+      for (int v = 0; v < NU; ++v) bv[v] = _mm512_loadu_pd(b + 8 * v);
 #pragma GCC unroll 16
       for (int i = 0; i < M; ++i) {
         __m512d av = _mm512_set1_pd(a[i]);
 #pragma GCC unroll 4
-        for (int v = 0; v < NV; ++v) r[i][v] = _mm512_fmadd_pd(av, bv[v], r[i][v]);
+        for (int v = 0; v < NU; ++v) r[i][v] = _mm512_fmadd_pd(av, bv[v], r[i][v]);
       }
       a += MR;
       b += NR;
     }
-    if (n == NR) {
+    if (n == NU * L) {
 #pragma GCC unroll 16
       for (int i = 0; i < M; ++i)
 #pragma GCC unroll 4
-        for (int v = 0; v < NV; ++v) {
+        for (int v = 0; v < NU; ++v) {
           double* cp = c + i * ldc + 8 * v;
           _mm512_storeu_pd(cp, acc ? _mm512_add_pd(_mm512_loadu_pd(cp), r[i][v]) : r[i][v]);
         }
     } else {
-      __mmask8 mk[NV];
+      __mmask8 mk[NU];
 #pragma GCC unroll 4
-      for (int v = 0; v < NV; ++v) mk[v] = tail_mask8(n - 8 * v);
+      for (int v = 0; v < NU; ++v) mk[v] = tail_mask8(n - 8 * v);
 #pragma GCC unroll 16
       for (int i = 0; i < M; ++i)
 #pragma GCC unroll 4
-        for (int v = 0; v < NV; ++v) {
+        for (int v = 0; v < NU; ++v) {
           double* cp = c + i * ldc + 8 * v;
           __m512d x = acc ? _mm512_add_pd(_mm512_maskz_loadu_pd(mk[v], cp), r[i][v]) : r[i][v];
           _mm512_mask_storeu_pd(cp, mk[v], x);
         }
     }
+  }
+
+  // Narrow column tiles (n <= one vector) compute one vector per row, not NV.
+  template <int M>
+  static void ukr(int64_t kc, const T* a, const T* b, T* c, int64_t ldc, bool acc, int n) {
+    if (NV > 1 && n <= L)
+      ukr_impl<M, 1>(kc, a, b, c, ldc, acc, n);
+    else
+      ukr_impl<M, NV>(kc, a, b, c, ldc, acc, n);
   }
 
   template <int W>

@@ -16,6 +16,7 @@
 #endif
 
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 
 #include "gemm_kernels.hpp"
@@ -137,15 +138,59 @@ void gemm_packed(int64_t M, int64_t N, int64_t Kd, const typename K::T* A, int64
   }
 }
 
-// Small products: no packing, the compiler vectorises the row update for this ISA.
+// sum_p x[p] * y[p] over contiguous x, y, in L independent lanes so the compiler vectorises it.
+template <class T>
+inline T dot_contig(const T* __restrict x, const T* __restrict y, int64_t n) {
+  constexpr int L = 64 / sizeof(T);
+  T acc[L] = {};
+  int64_t p = 0;
+  for (; p + L <= n; p += L)
+    for (int l = 0; l < L; ++l) acc[l] += x[p + l] * y[p + l];
+  T s = T(0);
+  for (; p < n; ++p) s += x[p] * y[p];
+  for (int l = 0; l < L; ++l) s += acc[l];
+  return s;
+}
+
+// Small and vector-shaped products (M or N of 1): no packing. Rows of C are updated along
+// contiguous rows of B, or, when both operands are contiguous along K, computed as dot products.
 template <class T>
 void gemm_direct(int64_t M, int64_t N, int64_t Kd, const T* A, int64_t rsa, int64_t csa, const T* B, int64_t rsb,
                  int64_t csb, T* C, int64_t ldc, bool accumulate) {
+  if (Kd <= 0) {
+    if (!accumulate)
+      for (int64_t i = 0; i < M; ++i) std::memset(C + i * ldc, 0, sizeof(T) * static_cast<size_t>(N));
+    return;
+  }
+  // Dot products need A contiguous along K; B's columns are gathered when they are not (a
+  // narrow B: N small, so the copy is small).
+  bool dot_form = (csa == 1 || Kd == 1) && (csb != 1 || N <= 8);
+  T* gathered = nullptr;
+  if (dot_form && rsb != 1 && Kd > 1) {
+    if (N > 16) {
+      dot_form = false;
+    } else {
+      gathered = static_cast<T*>(std::malloc(sizeof(T) * static_cast<size_t>(N * Kd)));
+      if (gathered == nullptr) {
+        dot_form = false;
+      } else {
+        for (int64_t j = 0; j < N; ++j)
+          for (int64_t p = 0; p < Kd; ++p) gathered[j * Kd + p] = B[p * rsb + j * csb];
+      }
+    }
+  }
   for (int64_t i = 0; i < M; ++i) {
     T* __restrict c = C + i * ldc;
+    const T* a = A + i * rsa;
+    if (dot_form) {
+      for (int64_t j = 0; j < N; ++j) {
+        T s = dot_contig(a, gathered ? gathered + j * Kd : B + j * csb, Kd);
+        c[j] = accumulate ? c[j] + s : s;
+      }
+      continue;
+    }
     if (!accumulate)
       for (int64_t j = 0; j < N; ++j) c[j] = T(0);
-    const T* a = A + i * rsa;
     if (csb == 1) {
       for (int64_t p = 0; p < Kd; ++p) {
         const T av = a[p * csa];
@@ -153,14 +198,14 @@ void gemm_direct(int64_t M, int64_t N, int64_t Kd, const T* A, int64_t rsa, int6
         for (int64_t j = 0; j < N; ++j) c[j] += av * b[j];
       }
     } else {
-      for (int64_t j = 0; j < N; ++j) {
-        const T* b = B + j * csb;
-        T s = T(0);
-        for (int64_t p = 0; p < Kd; ++p) s += a[p * csa] * b[p * rsb];
-        c[j] += s;
+      for (int64_t p = 0; p < Kd; ++p) {
+        const T av = a[p * csa];
+        const T* b = B + p * rsb;
+        for (int64_t j = 0; j < N; ++j) c[j] += av * b[j * csb];
       }
     }
   }
+  std::free(gathered);
 }
 
 template <class K>
