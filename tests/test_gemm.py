@@ -273,3 +273,15 @@ def test_environment_unknown_value_warns_and_uses_the_best():
 def test_setter_rejects_unknown_names():
     with pytest.raises(TypeError):
         _core._set_cpu_capability("avx9000")
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=["float32", "float64"])
+def test_matmul_broadcast_views_with_zero_strides(capability, dtype):
+    """Expanded operands (stride 0 along one axis) are read in place, in both roles."""
+    row, col = rand((70,), dtype, 24), rand((90, 1), dtype, 25)
+    A = bp.tensor(row).expand(90, 70)  # every row the same: row stride 0
+    B = bp.tensor(col).expand(90, 40)  # every column the same: column stride 0
+    a, b = np.broadcast_to(row, (90, 70)), np.broadcast_to(col, (90, 40))
+    assert_matches(bp.matmul(A, B[:70]).numpy(), a, b[:70], dtype, "expanded rows @ expanded cols")
+    dense = rand((90, 33), dtype, 26)
+    assert_matches(bp.matmul(A.t(), bp.tensor(dense)).numpy(), a.T, dense, dtype, "expanded.t() @ dense")

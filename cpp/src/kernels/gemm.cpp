@@ -5,7 +5,9 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <cstdint>
 #include <cstring>
+#include <new>
 
 #include "gemm_kernels.hpp"
 #include "parallel.hpp"
@@ -26,18 +28,21 @@ constexpr int64_t kFmaPerThread = 1 << 16;
 
 // One 64-byte-aligned scratch buffer per thread, kept between calls.
 struct Workspace {
-  void* ptr = nullptr;
+  void* raw = nullptr;
+  void* aligned = nullptr;
   size_t bytes = 0;
-  ~Workspace() { std::free(ptr); }
+  ~Workspace() { std::free(raw); }
   void* get(size_t n) {
     if (n > bytes) {
-      std::free(ptr);
-      size_t rounded = (n + 63) / 64 * 64;
-      ptr = std::aligned_alloc(64, rounded);
-      if (ptr == nullptr) throw std::bad_alloc();
-      bytes = rounded;
+      std::free(raw);
+      raw = aligned = nullptr;
+      bytes = 0;
+      raw = std::malloc(n + 64);
+      if (raw == nullptr) throw std::bad_alloc();
+      aligned = reinterpret_cast<void*>((reinterpret_cast<uintptr_t>(raw) + 63) & ~uintptr_t{63});
+      bytes = n;
     }
-    return ptr;
+    return aligned;
   }
 };
 
