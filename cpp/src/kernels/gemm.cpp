@@ -52,8 +52,6 @@ T* workspace(const GemmKernelTable<T>& t) {
   return static_cast<T*>(ws.get(t.workspace * sizeof(T)));
 }
 
-}  // namespace
-
 int team_size(int64_t fma) {
 #ifdef _OPENMP
   if (!in_parallel_region())
@@ -67,6 +65,8 @@ int team_size(int64_t fma) {
 inline int64_t cost_of(int64_t fma_per_item) {
   return std::max<int64_t>(1, fma_per_item / std::max<int64_t>(1, kFmaPerThread / kGrainSize));
 }
+
+}  // namespace
 
 template <class T>
 void gemm(int64_t M, int64_t N, int64_t K, const T* A, int64_t rsa, int64_t csa, const T* B, int64_t rsb,
