@@ -247,4 +247,5 @@ PYBIND11_MODULE(_core, m, py::mod_gil_not_used()) {
   bind_ops(m, cls);
   bind_autograd(m);
   bind_optim(m);
+  bind_cpu(m);
 }

@@ -23,6 +23,7 @@ from ._core import (
     clip,
     concat,
     cos,
+    cpu_capability,
     div,
     eq,
     exp,

@@ -1,0 +1,164 @@
+"""float32 GEMM: backprop.matmul against NumPy's BLAS, side by side.
+
+    python benchmarks/gemm.py                 # every shape below, 2 threads
+    python benchmarks/gemm.py --threads 1 --rounds 7
+    python benchmarks/gemm.py --shapes 1024 64x784x256:NT
+
+Each measurement runs in its own child process (backprop and NumPy alternate, and which goes
+first alternates too), so neither library's thread pool or caches favour the other. A child
+times repeated calls on warm operands and reports the median; the parent reports the median
+over rounds. Shapes are M x K x N; the layout says which operand is a transposed view
+(``.t()`` in backprop, ``.T`` in NumPy), as the MLP backward passes them:
+NT is the forward x @ W.t(), NN the input gradient g @ W, TN the weight gradient g.t() @ x.
+
+OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE, when set in the environment, can slow NumPy; this
+script leaves the environment alone and warns. To compare at full speed, unset them for that
+one command: ``env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python benchmarks/gemm.py``.
+"""
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+SQUARE = [(n, n, n, "NN") for n in (256, 512, 1024, 2048)]
+TRAINING = [
+    (64, 784, 256, "NN"),
+    (64, 784, 256, "NT"),  # forward of Linear(784, 256): x @ W.t()
+    (64, 256, 784, "NN"),  # input gradient: g @ W
+    (64, 256, 784, "NT"),
+    (784, 64, 256, "NN"),
+    (784, 64, 256, "TN"),  # weight gradient, (in, out) layout: x.t() @ g
+    (256, 64, 784, "TN"),  # weight gradient, (out, in) layout: g.t() @ x
+]
+DEFAULT_SHAPES = SQUARE + TRAINING
+
+_CHILD = r"""
+import json, statistics, sys, time
+import numpy as np
+lib, m, k, n, layout, threads, min_time = sys.argv[1:8]
+m, k, n, threads, min_time = int(m), int(k), int(n), int(threads), float(min_time)
+rng = np.random.default_rng(0)
+a = rng.standard_normal((k, m) if layout[0] == "T" else (m, k)).astype(np.float32)
+b = rng.standard_normal((n, k) if layout[1] == "T" else (k, n)).astype(np.float32)
+if lib == "backprop":
+    import backprop as bp
+    bp.set_num_threads(threads)
+    A, B = bp.from_numpy(a), bp.from_numpy(b)
+    A = A.t() if layout[0] == "T" else A
+    B = B.t() if layout[1] == "T" else B
+    f = lambda: bp.matmul(A, B)
+    extra = {"capability": bp.cpu_capability()}
+else:
+    A = a.T if layout[0] == "T" else a
+    B = b.T if layout[1] == "T" else b
+    f = lambda: A @ B
+    extra = {}
+for _ in range(3):
+    f()
+times = []
+start = time.perf_counter()
+while len(times) < 5 or (time.perf_counter() - start < min_time and len(times) < 2000):
+    t0 = time.perf_counter()
+    f()
+    times.append(time.perf_counter() - t0)
+print(json.dumps(dict(seconds=statistics.median(times), best=min(times), calls=len(times), **extra)))
+"""
+
+
+def _child(lib, shape, threads, min_time):
+    m, k, n, layout = shape
+    env = dict(os.environ)
+    env["OMP_NUM_THREADS"] = str(threads)
+    for var in ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        env[var] = str(threads)
+    cmd = [sys.executable, "-c", _CHILD, lib, str(m), str(k), str(n), layout, str(threads), str(min_time)]
+    out = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def run(shapes=None, threads=2, rounds=5, min_time=0.2):
+    """Times each (M, K, N, layout) for backprop and NumPy; returns one dict per shape.
+
+    Keys: m, k, n, layout, threads, backprop_gflops, numpy_gflops, ratio (backprop / numpy),
+    backprop_best_gflops, numpy_best_gflops, capability.
+    """
+    shapes = DEFAULT_SHAPES if shapes is None else [_parse(s) if isinstance(s, str) else tuple(s) for s in shapes]
+    results = []
+    for shape in shapes:
+        if len(shape) == 3:
+            shape = (*shape, "NN")
+        m, k, n, layout = shape
+        per = {"backprop": [], "numpy": []}
+        best = {"backprop": float("inf"), "numpy": float("inf")}
+        cap = None
+        for r in range(rounds):
+            order = ("backprop", "numpy") if r % 2 == 0 else ("numpy", "backprop")
+            for lib in order:
+                res = _child(lib, shape, threads, min_time)
+                per[lib].append(res["seconds"])
+                best[lib] = min(best[lib], res["best"])
+                cap = res.get("capability", cap)
+        flop = 2.0 * m * k * n
+        bp_s, np_s = statistics.median(per["backprop"]), statistics.median(per["numpy"])
+        results.append(
+            dict(
+                m=m,
+                k=k,
+                n=n,
+                layout=layout,
+                threads=threads,
+                backprop_gflops=flop / bp_s / 1e9,
+                numpy_gflops=flop / np_s / 1e9,
+                ratio=np_s / bp_s,
+                backprop_best_gflops=flop / best["backprop"] / 1e9,
+                numpy_best_gflops=flop / best["numpy"] / 1e9,
+                capability=cap,
+            )
+        )
+    return results
+
+
+def _parse(text):
+    dims, _, layout = text.partition(":")
+    parts = [int(x) for x in dims.lower().split("x")]
+    if len(parts) == 1:
+        parts = parts * 3
+    return (*parts, (layout or "NN").upper())
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--shapes", nargs="*", help="MxKxN[:LAYOUT] or N for N x N x N (default: all listed)")
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--rounds", type=int, default=5, help="child processes per library and shape")
+    p.add_argument("--min-time", type=float, default=0.2, help="seconds each child keeps timing")
+    p.add_argument("--json", action="store_true", help="print the result dicts as JSON")
+    args = p.parse_args(argv)
+    for var in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):
+        if var in os.environ:
+            print(f"warning: {var}={os.environ[var]} is set and may slow NumPy's BLAS", file=sys.stderr)
+    load0 = os.getloadavg()[0]
+    t0 = time.time()
+    results = run(args.shapes, threads=args.threads, rounds=args.rounds, min_time=args.min_time)
+    if args.json:
+        print(json.dumps(results, indent=1))
+        return
+    import numpy as np
+
+    cap = results[0]["capability"] if results else "?"
+    print(f"float32 GEMM, {args.threads} thread(s), median of {args.rounds} child runs each; "
+          f"backprop {cap}, numpy {np.__version__}; load average {load0:.2f} -> {os.getloadavg()[0]:.2f}, "
+          f"{time.time() - t0:.0f} s")
+    print(f"{'M x K x N':>18} {'layout':>6} {'backprop':>10} {'numpy':>10} {'ratio':>7}   (GFLOP/s; best-run ratio)")
+    for r in results:
+        best_ratio = r["backprop_best_gflops"] / r["numpy_best_gflops"]
+        print(f"{r['m']:>6}x{r['k']:>5}x{r['n']:>5} {r['layout']:>6} {r['backprop_gflops']:>10.1f} "
+              f"{r['numpy_gflops']:>10.1f} {r['ratio']:>6.2f}x   ({best_ratio:.2f}x)")
+
+
+if __name__ == "__main__":
+    main()
