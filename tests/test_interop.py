@@ -166,3 +166,10 @@ def test_interop_memory_is_not_counted_and_released():
     del t, a
     gc.collect()
     assert bp.memory_stats()["bytes_in_use"] == before
+
+
+def test_asarray_refuses_tensor_that_requires_grad_like_torch():
+    t = bp.ones(3, requires_grad=True)
+    with pytest.raises(RuntimeError, match="detach"):
+        np.asarray(t)
+    np.testing.assert_array_equal(np.asarray(t.detach()), np.ones(3, np.float32))

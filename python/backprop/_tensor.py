@@ -21,7 +21,7 @@ def _repr(self):
 
 
 def _array(self, dtype=None, copy=None):
-    arr = _values(self)
+    arr = self.numpy()  # raises for a tensor that requires grad, as PyTorch does
     if dtype is not None and np.dtype(dtype) != arr.dtype:
         if copy is False:
             raise ValueError(f"__array__: converting {self.dtype} to {np.dtype(dtype)} requires a copy")
