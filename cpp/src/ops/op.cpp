@@ -24,28 +24,46 @@ Tensor OpBase::saved(int slot) const {
 
 namespace detail {
 
-bool any_requires_grad(const std::vector<const Tensor*>& inputs) {
+bool any_requires_grad(InputList inputs) {
   for (const Tensor* t : inputs)
     if (t->defined() && t->requires_grad()) return true;
   return false;
 }
 
-std::vector<InputMeta> input_meta(const std::vector<const Tensor*>& inputs) {
+std::vector<InputMeta> input_meta(InputList inputs, const Tensor& out) {
   std::vector<InputMeta> meta;
-  meta.reserve(inputs.size());
-  for (const Tensor* t : inputs)
-    meta.push_back(t->defined() ? InputMeta{t->shape(), t->dtype()} : InputMeta{{}, DType::Float32});
+  meta.reserve(inputs.size);
+  for (const Tensor* t : inputs) {
+    if (!t->defined())
+      meta.push_back(InputMeta{false, {}, DType::Float32});
+    else if (t->shape() == out.shape())
+      meta.push_back(InputMeta{true, {}, t->dtype()});
+    else
+      meta.push_back(InputMeta{false, t->shape(), t->dtype()});
+  }
   return meta;
 }
 
-Tensor attach(Tensor out, std::shared_ptr<Node> node, const std::vector<const Tensor*>& inputs) {
+void mark_needs(OpBase& op, InputList inputs) {
+  for (size_t i = 0; i < inputs.size; ++i) {
+    bool needs = inputs.data[i]->defined() && inputs.data[i]->requires_grad();
+    if (i < OpBase::kInlineInputs && needs) op.needs_mask_ |= 1u << i;
+  }
+  if (inputs.size > OpBase::kInlineInputs) {
+    op.needs_large_.resize(inputs.size);
+    for (size_t i = 0; i < inputs.size; ++i)
+      op.needs_large_[i] = inputs.data[i]->defined() && inputs.data[i]->requires_grad();
+  }
+}
+
+Tensor attach(Tensor out, std::shared_ptr<Node> node, InputList inputs) {
   for (const Tensor* t : inputs)
     if (t->impl() == out.impl()) {
       out = make_view(out, out.shape(), out.strides(), out.offset());
       break;
     }
   auto& edges = node->mutable_next_edges();
-  edges.reserve(inputs.size());
+  edges.reserve(inputs.size);
   for (const Tensor* t : inputs) {
     if (t->defined() && t->requires_grad())
       edges.push_back(Edge{t->grad_fn() ? t->grad_fn() : grad_accumulator(*t)});

@@ -43,16 +43,21 @@ class OpBase {
   /// Keeps `t` for backward when the op is being recorded; returns its slot.
   int save(const Tensor& t) {
     if (!recording_) return -1;
+    if (saved_.empty()) saved_.reserve(3);
     saved_.emplace_back(t);
     return static_cast<int>(saved_.size()) - 1;
   }
   /// Whether input `i` needs a gradient (valid in backward).
-  bool needs(size_t i) const { return i < needs_grad_.size() && needs_grad_[i]; }
+  bool needs(size_t i) const {
+    return i < kInlineInputs ? (needs_mask_ >> i) & 1u : (i < needs_large_.size() && needs_large_[i]);
+  }
   bool recording() const { return recording_; }
 
   // Used by record() and OpNode only.
+  static constexpr size_t kInlineInputs = 32;
   std::vector<SavedTensor> saved_;
-  std::vector<bool> needs_grad_;
+  uint32_t needs_mask_ = 0;         // inputs below kInlineInputs (no allocation per op)
+  std::vector<bool> needs_large_;   // every input, for ops over long lists (cat, stack)
   bool recording_ = false;
   bool released_ = false;
   const char* name_ = "";
@@ -61,7 +66,10 @@ class OpBase {
   Tensor saved(int slot) const;
 };
 
+// What OpNode needs to know of an input to fix its gradient up. The shape is copied only when it
+// differs from the output's: most ops don't broadcast, and the copy would cost an allocation.
 struct InputMeta {
+  bool same_shape_as_output;
   Shape shape;
   DType dtype;
 };
@@ -75,7 +83,8 @@ class OpNode final : public Node {
     std::vector<Tensor> grads = op_.backward(grad_output);
     for (size_t i = 0; i < grads.size() && i < inputs_.size(); ++i) {
       if (!grads[i].defined()) continue;
-      if (grads[i].shape() != inputs_[i].shape) grads[i] = sum_to(grads[i], inputs_[i].shape);
+      const Shape& shape = inputs_[i].same_shape_as_output ? grad_output.shape() : inputs_[i].shape;
+      if (grads[i].shape() != shape) grads[i] = sum_to(grads[i], shape);
       if (grads[i].dtype() != inputs_[i].dtype && is_floating(inputs_[i].dtype)) grads[i] = grads[i].to(inputs_[i].dtype);
     }
     return grads;
@@ -94,25 +103,33 @@ class OpNode final : public Node {
 
 namespace detail {
 
-bool any_requires_grad(const std::vector<const Tensor*>& inputs);
+/// The inputs of one op call, without owning them.
+struct InputList {
+  const Tensor* const* data;
+  size_t size;
+  const Tensor* const* begin() const { return data; }
+  const Tensor* const* end() const { return data + size; }
+};
+
+bool any_requires_grad(InputList inputs);
 /// Gives `out` a grad_fn wired to `inputs`, making sure it does not alias an input's handle.
-Tensor attach(Tensor out, std::shared_ptr<Node> node, const std::vector<const Tensor*>& inputs);
-std::vector<InputMeta> input_meta(const std::vector<const Tensor*>& inputs);
+Tensor attach(Tensor out, std::shared_ptr<Node> node, InputList inputs);
+std::vector<InputMeta> input_meta(InputList inputs, const Tensor& out);
+void mark_needs(OpBase& op, InputList inputs);
 
 template <class Op, class Forward>
-Tensor record_impl(Op& op, const std::vector<const Tensor*>& inputs, Forward&& forward) {
+Tensor record_impl(Op& op, InputList inputs, Forward&& forward) {
   if (!is_grad_enabled() || !any_requires_grad(inputs)) return forward();
   op.recording_ = true;
   op.name_ = Op::kName;
-  op.needs_grad_.reserve(inputs.size());
-  for (const Tensor* t : inputs) op.needs_grad_.push_back(t->defined() && t->requires_grad());
+  mark_needs(op, inputs);
   Tensor out;
   {
     NoGradGuard no_grad;
     out = forward();
   }
   for (SavedTensor& saved : op.saved_) saved.detach_from(out);
-  auto node = std::make_shared<OpNode<Op>>(std::move(op), input_meta(inputs));
+  auto node = std::make_shared<OpNode<Op>>(std::move(op), input_meta(inputs, out));
   return attach(std::move(out), std::move(node), inputs);
 }
 
@@ -121,8 +138,8 @@ Tensor record_impl(Op& op, const std::vector<const Tensor*>& inputs, Forward&& f
 /// Runs `op` on tensor inputs and records it when a gradient is needed.
 template <class Op, class... Ts>
 Tensor record(Op op, const Ts&... inputs) {
-  std::vector<const Tensor*> ptrs{&inputs...};
-  return detail::record_impl(op, ptrs, [&]() { return op.forward(inputs...); });
+  const Tensor* ptrs[] = {&inputs...};
+  return detail::record_impl(op, detail::InputList{ptrs, sizeof...(Ts)}, [&]() { return op.forward(inputs...); });
 }
 
 /// The same for ops over a list of tensors (cat, stack).
@@ -131,7 +148,7 @@ Tensor record_list(Op op, const std::vector<Tensor>& inputs) {
   std::vector<const Tensor*> ptrs;
   ptrs.reserve(inputs.size());
   for (const Tensor& t : inputs) ptrs.push_back(&t);
-  return detail::record_impl(op, ptrs, [&]() { return op.forward(inputs); });
+  return detail::record_impl(op, detail::InputList{ptrs.data(), ptrs.size()}, [&]() { return op.forward(inputs); });
 }
 
 }  // namespace backprop
