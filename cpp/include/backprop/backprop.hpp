@@ -8,3 +8,4 @@
 #include "backprop/nn.hpp"
 #include "backprop/optim.hpp"
 #include "backprop/serialize.hpp"
+#include "backprop/cpu.hpp"
