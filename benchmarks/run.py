@@ -22,10 +22,14 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
+import gemm  # noqa: E402
 import workloads  # noqa: E402
 
+# Older OpenBLAS builds need these set on some CPUs; a current numpy runs slower with them.
+OPENBLAS_VARS = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
+
 FAMILIES = {
-    "gemm": workloads.GEMM_CASES,
+    "gemm": None,  # benchmarks/gemm.py runs its own children
     "mlp": workloads.MLP_CASES,
     "chain": workloads.CHAIN_CASES,
     "digits": workloads.DIGITS_CASES,
@@ -34,11 +38,7 @@ FAMILIES = {
 
 def run_child(family, lib, case):
     """Times one case of one library in a fresh interpreter; returns seconds per iteration."""
-    env = dict(os.environ)
-    if lib == "numpy":
-        # Older OpenBLAS builds need these set on some CPUs; a current numpy runs slower with them.
-        env.pop("OPENBLAS_CORETYPE", None)
-        env.pop("OPENBLAS_L2_SIZE", None)
+    env = {k: v for k, v in os.environ.items() if k not in OPENBLAS_VARS}
     cmd = [sys.executable, os.path.join(HERE, "workloads.py"), family, lib, json.dumps(case)]
     out = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
     if out.returncode != 0:
@@ -60,6 +60,28 @@ def measure(family, cases, repeats):
         row["ratios"] = {lib: medians[lib] / base for lib in libs if lib != "backprop"}
         if "flops" in case:
             row["gflops"] = {lib: case["flops"] / t / 1e9 for lib, t in medians.items()}
+        rows.append(row)
+        print(format_row(row), flush=True)
+    return rows
+
+
+def measure_gemm(repeats):
+    saved = {k: os.environ.pop(k) for k in OPENBLAS_VARS if k in os.environ}
+    try:
+        results = gemm.run(rounds=repeats)
+    finally:
+        os.environ.update(saved)
+    rows = []
+    for r in results:
+        flop = 2.0 * r["m"] * r["k"] * r["n"]
+        gflops = {"backprop": r["backprop_gflops"], "numpy": r["numpy_gflops"]}
+        row = {
+            "family": "gemm",
+            "case": f"{r['m']}x{r['k']}x{r['n']} {r['layout']}",
+            "seconds": {lib: flop / g / 1e9 for lib, g in gflops.items()},
+            "ratios": {"numpy": r["ratio"]},
+            "gflops": gflops,
+        }
         rows.append(row)
         print(format_row(row), flush=True)
     return rows
@@ -157,7 +179,7 @@ def main():
     rows = []
     started = time.time()
     for family in families:
-        rows += measure(family, FAMILIES[family], args.repeats)
+        rows += measure_gemm(args.repeats) if family == "gemm" else measure(family, FAMILIES[family], args.repeats)
     write_results(rows, info, args.output, args.repeats)
     print(f"wrote {args.output} in {time.time() - started:.0f} s")
 

@@ -9,16 +9,6 @@ import time
 
 # ---- the cases ------------------------------------------------------------------------------------
 
-GEMM_CASES = [
-    {"name": f"{n}x{n}x{n}", "m": n, "k": n, "n": n, "flops": 2 * n**3, "libs": ["backprop", "numpy"]}
-    for n in (256, 512, 1024, 2048)
-] + [
-    {"name": f"{m}x{k}x{n}{'^T' if t else ''}", "m": m, "k": k, "n": n, "transpose_b": t, "flops": 2 * m * k * n,
-     "libs": ["backprop", "numpy"]}
-    for (m, k, n, t) in [(64, 784, 256, False), (64, 256, 784, False), (784, 64, 256, False), (64, 784, 256, True),
-                         (1024, 784, 1024, False), (1024, 1024, 1024, True)]
-]
-
 MLP_CASES = [
     {"name": f"{'-'.join(map(str, sizes))} batch {batch}", "sizes": sizes, "batch": batch, "libs": ["backprop", "torch"]}
     for sizes, batch in [([2, 16, 16, 2], 32), ([784, 256, 256, 10], 64), ([784, 1024, 1024, 10], 1024)]
@@ -58,24 +48,6 @@ def _lib(name):
 
 
 # ---- workloads --------------------------------------------------------------------------------------
-
-def gemm(lib, case):
-    import numpy as np
-
-    rng = np.random.default_rng(0)
-    a = rng.standard_normal((case["m"], case["k"])).astype(np.float32)
-    b_shape = (case["n"], case["k"]) if case.get("transpose_b") else (case["k"], case["n"])
-    b = rng.standard_normal(b_shape).astype(np.float32)
-    if lib == "numpy":
-        bb = b.T if case.get("transpose_b") else b
-        return timed(lambda: a @ bb)
-    import backprop
-
-    ta, tb = backprop.from_numpy(a), backprop.from_numpy(b)
-    if case.get("transpose_b"):
-        tb = tb.t()
-    return timed(lambda: ta @ tb)
-
 
 def _mlp_params(mod, sizes, seed=0):
     import numpy as np
@@ -165,7 +137,7 @@ def digits(lib, case):
     return timed(epoch, min_seconds=1.0, blocks=3)
 
 
-RUNNERS = {"gemm": gemm, "mlp": mlp, "chain": chain, "digits": digits}
+RUNNERS = {"mlp": mlp, "chain": chain, "digits": digits}
 
 if __name__ == "__main__":
     family, library, case_json = sys.argv[1:4]
