@@ -31,6 +31,24 @@ std::vector<int64_t> dims_arg(py::handle dim);
 Shape shape_args(const py::args& args, const char* op);
 /// A DType from backprop.dtype, a NumPy dtype or a string such as "float32".
 DType dtype_arg(py::handle h);
+/// Runs f() with the GIL released when `work` (multiply-adds or elements) is large enough that
+/// other Python threads should run meanwhile; small calls keep it, a release costs more than them.
+template <class F>
+auto release_gil_if(int64_t work, F&& f) {
+  if (work >= (int64_t{1} << 18)) {
+    py::gil_scoped_release release;
+    return f();
+  }
+  return f();
+}
+/// matmul with the GIL released for large products.
+inline Tensor matmul_released(const Tensor& a, const Tensor& b) {
+  int64_t work = a.numel() * (b.dim() >= 2 ? b.shape().back() : 1);
+  return release_gil_if(work, [&] { return matmul(a, b); });
+}
+
+/// The Python type name of `h`, for error messages.
+inline std::string type_name(py::handle h) { return Py_TYPE(h.ptr())->tp_name; }
 /// Tensors from any Python sequence of tensors.
 std::vector<Tensor> tensor_list(py::handle seq, const char* op);
 

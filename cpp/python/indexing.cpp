@@ -140,7 +140,7 @@ IndexResult get_index(const Tensor& self, py::handle index) {
       }
     } else {
       throw IndexError("only integers, slices (':'), ellipsis ('...'), None and long or bool tensors are valid "
-                       "indices, got " + std::string(py::str(it.get_type().attr("__name__"))));
+                       "indices, got " + type_name(it));
     }
   }
   if (adv.empty()) {

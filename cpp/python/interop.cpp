@@ -143,7 +143,7 @@ Tensor import_dlpack(py::object obj) {
   if (!PyCapsule_CheckExact(obj.ptr())) {
     if (!py::hasattr(obj, "__dlpack__"))
       throw TypeError("from_dlpack: expected an object with __dlpack__ or a DLPack capsule, got " +
-                      std::string(py::str(obj.get_type().attr("__name__"))));
+                      type_name(obj));
     try {
       capsule = obj.attr("__dlpack__")(py::arg("max_version") = py::make_tuple(1, 0));
     } catch (py::error_already_set& e) {

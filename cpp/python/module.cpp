@@ -26,7 +26,7 @@ Tensor operand(py::handle h, const Tensor& like, const char* op) {
       t = t.to(like.dtype());
     return t;
   }
-  throw TypeError(std::string(op) + ": unsupported operand type " + std::string(py::str(h.get_type().attr("__name__"))) +
+  throw TypeError(std::string(op) + ": unsupported operand type " + type_name(h) +
                   "; expected a Tensor or a number");
 }
 
@@ -37,7 +37,7 @@ std::vector<int64_t> dims_arg(py::handle dim) {
     return dim.cast<std::vector<int64_t>>();
   } catch (const py::cast_error&) {
     throw TypeError("dim must be None, an int or a sequence of ints, got " +
-                    std::string(py::str(dim.get_type().attr("__name__"))));
+                    type_name(dim));
   }
 }
 
@@ -53,7 +53,7 @@ Shape shape_args(const py::args& args, const char* op) {
   for (auto a : args) {
     if (!PyLong_Check(a.ptr()) && !py::hasattr(a, "__index__"))
       throw TypeError(std::string(op) + ": expected a shape given as ints or one sequence of ints, got " +
-                      std::string(py::str(a.get_type().attr("__name__"))));
+                      type_name(a));
     shape.push_back(a.cast<int64_t>());
   }
   return shape;
@@ -88,7 +88,7 @@ std::vector<Tensor> tensor_list(py::handle seq, const char* op) {
   for (auto item : py::iter(seq)) {
     if (!py::isinstance<Tensor>(item))
       throw TypeError(std::string(op) + ": expected a sequence of tensors, but element " + std::to_string(out.size()) +
-                      " is " + std::string(py::str(item.get_type().attr("__name__"))));
+                      " is " + type_name(item));
     out.push_back(item.cast<Tensor>());
   }
   return out;

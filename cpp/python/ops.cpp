@@ -96,13 +96,17 @@ void bind_ops(py::module_& m, py::class_<Tensor>& cls) {
       py::arg("condition"), py::arg("input"), py::arg("other"));
 
   // ---- linear algebra ---------------------------------------------------------------------
-  def_both(m, cls, "matmul", &matmul, py::arg("input"), py::arg("other"));
-  def_both(m, cls, "mm", &matmul, py::arg("input"), py::arg("mat2"));
-  m.def("linear", [](const Tensor& x, const Tensor& w, std::optional<Tensor> b) { return linear(x, w, opt(b)); },
+  def_both(m, cls, "matmul", &matmul_released, py::arg("input"), py::arg("other"));
+  def_both(m, cls, "mm", &matmul_released, py::arg("input"), py::arg("mat2"));
+  m.def("linear",
+        [](const Tensor& x, const Tensor& w, std::optional<Tensor> b) {
+          return release_gil_if(x.numel() * (w.dim() ? w.shape()[0] : 1), [&] { return linear(x, w, opt(b)); });
+        },
         py::arg("input"), py::arg("weight"), py::arg("bias") = py::none());
   m.def("_linear_activation",
         [](const Tensor& x, const Tensor& w, std::optional<Tensor> b, const std::string& activation) {
-          return linear_activation(x, w, opt(b), activation);
+          return release_gil_if(x.numel() * (w.dim() ? w.shape()[0] : 1),
+                                [&] { return linear_activation(x, w, opt(b), activation); });
         },
         py::arg("input"), py::arg("weight"), py::arg("bias"), py::arg("activation"));
 

@@ -197,8 +197,8 @@ void bind_tensor(py::module_& m, py::class_<Tensor>& cls) {
   def_binary(cls, "__rtruediv__", "div", [](const Tensor& a, const Tensor& b) { return div(a, b); }, true);
   def_binary(cls, "__pow__", "pow", [](const Tensor& a, const Tensor& b) { return pow(a, b); });
   def_binary(cls, "__rpow__", "pow", [](const Tensor& a, const Tensor& b) { return pow(a, b); }, true);
-  def_binary(cls, "__matmul__", "matmul", [](const Tensor& a, const Tensor& b) { return matmul(a, b); });
-  def_binary(cls, "__rmatmul__", "matmul", [](const Tensor& a, const Tensor& b) { return matmul(a, b); }, true);
+  def_binary(cls, "__matmul__", "matmul", &matmul_released);
+  def_binary(cls, "__rmatmul__", "matmul", &matmul_released, true);
   def_binary(cls, "__lt__", "lt", [](const Tensor& a, const Tensor& b) { return lt(a, b); });
   def_binary(cls, "__le__", "le", [](const Tensor& a, const Tensor& b) { return le(a, b); });
   def_binary(cls, "__gt__", "gt", [](const Tensor& a, const Tensor& b) { return gt(a, b); });
