@@ -333,3 +333,13 @@ def test_empty_tensor_ops():
     assert (bp.zeros(4, 2, 0) @ bp.zeros(4, 0, 3)).shape == (4, 2, 3)
     assert bp.cat([e, bp.ones(2, 3)]).shape == (2, 3)
     assert e.tolist() == []
+
+
+@pytest.mark.parametrize("index", [True, False, (True, 0), [], (slice(None), []), (0, False)])
+def test_bool_and_empty_indices_match_torch(index):
+    torch = pytest.importorskip("torch")
+    x = bp.arange(6).reshape(2, 3)
+    expected = torch.arange(6).reshape(2, 3)[index]
+    got = x[index]
+    assert got.shape == tuple(expected.shape)
+    assert got.tolist() == expected.tolist()

@@ -17,6 +17,8 @@ Tensor index_tensor(py::handle h) {
   Tensor t;
   if (py::isinstance<Tensor>(h)) {
     t = h.cast<Tensor>();
+  } else if (py::isinstance<py::list>(h) && py::len(h) == 0) {
+    t = zeros({0}, DType::Int64);  // x[[]]: an empty integer index, as in NumPy and PyTorch
   } else {
     t = py::module_::import("backprop").attr("tensor")(h).cast<Tensor>();
   }
@@ -88,7 +90,7 @@ IndexResult get_index(const Tensor& self, py::handle index) {
   int64_t consumed = 0;
   bool ellipsis = false;
   for (auto it : items) {
-    if (it.is_none()) continue;
+    if (it.is_none() || PyBool_Check(it.ptr())) continue;
     if (it.ptr() == Py_Ellipsis) {
       if (ellipsis) throw IndexError("an index can only have a single ellipsis ('...')");
       ellipsis = true;
@@ -111,6 +113,11 @@ IndexResult get_index(const Tensor& self, py::handle index) {
   for (auto it : items) {
     if (it.is_none()) {
       x = unsqueeze(x, dim++);
+    } else if (PyBool_Check(it.ptr())) {
+      // x[True] adds a dim of size 1 and x[False] one of size 0, as a 0-d mask does in NumPy.
+      x = unsqueeze(x, dim);
+      if (it.ptr() == Py_False) x = slice(x, dim, 0, 0, 1);
+      ++dim;
     } else if (it.ptr() == Py_Ellipsis) {
       dim += self.dim() - consumed;
     } else if (PySlice_Check(it.ptr())) {
