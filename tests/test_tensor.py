@@ -343,3 +343,15 @@ def test_bool_and_empty_indices_match_torch(index):
     got = x[index]
     assert got.shape == tuple(expected.shape)
     assert got.tolist() == expected.tolist()
+
+
+def test_logsumexp_of_empty_extent_is_minus_inf():
+    out = bp.logsumexp(bp.zeros(0, 3), 0)
+    assert out.shape == (3,)
+    assert np.all(np.isneginf(out.numpy()))
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf")])
+def test_int_of_non_finite_raises(value):
+    with pytest.raises(ValueError, match="cannot convert"):
+        int(bp.tensor(value))

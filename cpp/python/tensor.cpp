@@ -1,3 +1,5 @@
+#include <cmath>
+
 // The Tensor class: metadata, autograd state, arithmetic operators and methods.
 #include "../src/ops/elementwise.hpp"
 #include "../src/tensor_utils.hpp"
@@ -99,7 +101,12 @@ void bind_tensor(py::module_& m, py::class_<Tensor>& cls) {
              return t.item() != 0;
            })
       .def("__float__", [](const Tensor& t) { return t.item(); })
-      .def("__int__", [](const Tensor& t) { return static_cast<int64_t>(t.item()); })
+      .def("__int__",
+           [](const Tensor& t) {
+             double v = t.item();
+             if (!std::isfinite(v)) throw py::value_error("cannot convert float " + std::to_string(v) + " to integer");
+             return static_cast<int64_t>(v);
+           })
       .def("__index__",
            [](const Tensor& t) {
              if (is_floating(t.dtype()) || t.numel() != 1)

@@ -224,6 +224,13 @@ struct LogSumExp : OpBase {
     if (!is_floating(x.dtype())) return forward(cast_raw(x, DType::Float32));
     in_shape_ = x.shape();
     dims_ = normalize_dims(dims_, x.dim(), "logsumexp");
+    if (x.numel() == 0) {
+      // The log of an empty sum: -inf where the reduced extent is empty, as in PyTorch.
+      Tensor out = full(reduced_shape(in_shape_, dims_, keepdim_), -std::numeric_limits<double>::infinity(), x.dtype());
+      x_ = save(x);
+      out_ = save(out);
+      return out;
+    }
     Tensor m = amax(x, dims_, true);
     // An infinite maximum would give inf - inf; shifting by zero there is exact.
     m = map_unary(m, "logsumexp", [](auto v) { return std::isinf(v) ? decltype(v)(0) : v; });
