@@ -21,15 +21,19 @@ void count_allocation(int64_t bytes) {
   g_allocations.fetch_add(1);
 }
 
+void* align64(void* p) {
+  return reinterpret_cast<void*>((reinterpret_cast<uintptr_t>(p) + 63) & ~uintptr_t{63});
+}
+
 }  // namespace
 
 Storage::Storage(size_t nbytes) : nbytes_(nbytes), owned_(true) {
   if (nbytes <= kInlineBytes) {
-    data_ = inline_;
+    data_ = align64(inline_);
   } else {
-    // aligned_alloc needs a size that is a multiple of the alignment.
-    data_ = std::aligned_alloc(64, (nbytes + 63) / 64 * 64);
-    if (!data_) throw std::bad_alloc();
+    raw_ = std::malloc(nbytes + 64);
+    if (!raw_) throw std::bad_alloc();
+    data_ = align64(raw_);
   }
   count_allocation(static_cast<int64_t>(nbytes));
 }
@@ -39,7 +43,7 @@ Storage::Storage(void* data, size_t nbytes, std::function<void(void*)> release)
 
 Storage::~Storage() {
   if (owned_) {
-    if (data_ != inline_) std::free(data_);
+    std::free(raw_);
     g_in_use.fetch_sub(static_cast<int64_t>(nbytes_));
   } else if (release_) {
     release_(data_);

@@ -30,9 +30,12 @@ class Storage {
   bool owned_;
   std::function<void(void*)> release_;
   std::atomic<uint64_t> version_{0};
-  // Scalars and other tiny tensors live inside the Storage object: one allocation fewer.
+  // Scalars and other tiny tensors live inside the Storage object: one allocation fewer. The
+  // 64-byte alignment is done by hand (see storage.cpp): an over-aligned type would send every
+  // allocation through glibc's slow memalign path.
   static constexpr size_t kInlineBytes = 64;
-  alignas(64) unsigned char inline_[kInlineBytes];
+  unsigned char inline_[kInlineBytes + 63];
+  void* raw_ = nullptr;  // what malloc returned for a heap buffer
 };
 
 }  // namespace backprop
