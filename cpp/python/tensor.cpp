@@ -2,6 +2,7 @@
 
 // The Tensor class: metadata, autograd state, arithmetic operators and methods.
 #include "../src/ops/elementwise.hpp"
+#include "../src/tensor_impl.hpp"
 #include "../src/tensor_utils.hpp"
 #include "bindings.hpp"
 
@@ -136,15 +137,21 @@ void bind_tensor(py::module_& m, py::class_<Tensor>& cls) {
       .def_property(
           "data", [](const Tensor& t) { return t.detach(); },
           [](Tensor& t, const Tensor& value) {
-            if (value.shape() != t.shape() || value.dtype() != t.dtype()) {
-              NoGradGuard g;
-              throw ShapeError("data: assigning a tensor of shape " + shape_str(value.shape()) + " and dtype " +
-                               dtype_name(value.dtype()) + " to one of shape " + shape_str(t.shape()) + " and dtype " +
-                               dtype_name(t.dtype()) + " is not supported; copy_ into it instead");
-            }
-            NoGradGuard g;
-            copy_into(t, value);
-            t.bump_version();
+            // As in PyTorch: the tensor keeps its identity and autograd state, and takes over
+            // value's storage and geometry (shape and dtype may change).
+            if (t.requires_grad() && !is_floating(value.dtype()))
+              throw TypeError(std::string("data: a tensor that requires grad can't hold ") + dtype_name(value.dtype()) +
+                              " data; call requires_grad_(False) first");
+            TensorImpl* self = t.impl();
+            const TensorImpl* v = value.impl();
+            self->storage = v->storage;
+            self->shape = v->shape;
+            self->strides = v->strides;
+            self->offset = v->offset;
+            self->dtype = v->dtype;
+            self->numel = v->numel;
+            if (self->grad.defined() && (self->grad.shape() != self->shape || self->grad.dtype() != self->dtype))
+              self->grad = Tensor();
           })
       .def(
           "backward",
