@@ -21,6 +21,7 @@ void bind_autograd(py::module_& m);
 void bind_indexing(py::class_<Tensor>& cls);
 void bind_interop(py::module_& m, py::class_<Tensor>& cls);
 void bind_optim(py::module_& m);
+void bind_function(py::module_& m);
 void bind_cpu(py::module_& m);
 
 /// A Tensor, or a Python number turned into a 0-d tensor that suits `like`.

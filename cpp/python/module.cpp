@@ -202,6 +202,8 @@ void bind_dtype_and_factories(py::module_& m) {
       py::arg("low"), py::arg("high") = py::none(), py::arg("size") = py::none(), py::kw_only(),
       py::arg("dtype") = py::none());
   m.def("manual_seed", &manual_seed, py::arg("seed"));
+  m.def("get_rng_state", &get_rng_state);
+  m.def("set_rng_state", &set_rng_state, py::arg("state"));
   m.def("memory_stats", []() {
     MemoryStats s = memory_stats();
     py::dict d;
@@ -247,5 +249,6 @@ PYBIND11_MODULE(_core, m, py::mod_gil_not_used()) {
   bind_ops(m, cls);
   bind_autograd(m);
   bind_optim(m);
+  bind_function(m);
   bind_cpu(m);
 }

@@ -403,6 +403,22 @@ void manual_seed(uint64_t seed) {
   rng().seed(seed);
 }
 
+std::string get_rng_state() {
+  std::lock_guard<std::mutex> lock(g_rng_mutex);
+  std::ostringstream os;
+  os << rng();
+  return os.str();
+}
+
+void set_rng_state(const std::string& state) {
+  std::istringstream is(state);
+  std::mt19937_64 restored;
+  is >> restored;
+  if (is.fail()) throw ShapeError("set_rng_state: the state string is not a generator state from get_rng_state()");
+  std::lock_guard<std::mutex> lock(g_rng_mutex);
+  rng() = restored;
+}
+
 void fill_uniform(const Tensor& t, double low, double high) {
   std::lock_guard<std::mutex> lock(g_rng_mutex);
   auto& g = rng();

@@ -144,3 +144,82 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True):
                     raise GradcheckError(msg)
                 return False
     return True
+
+
+class FunctionCtx:
+    """The `ctx` of a Function: what forward leaves for backward."""
+
+    def __init__(self):
+        self._saved = ()
+        self.needs_input_grad = ()
+
+    def save_for_backward(self, *tensors):
+        self._saved = tensors
+
+    @property
+    def saved_tensors(self):
+        return self._saved
+
+
+class Function:
+    """A differentiable operation written in Python, as torch.autograd.Function:
+
+        class Cube(Function):
+            @staticmethod
+            def forward(ctx, x):
+                ctx.save_for_backward(x)
+                return x ** 3
+
+            @staticmethod
+            def backward(ctx, grad):
+                (x,) = ctx.saved_tensors
+                return 3 * x ** 2 * grad
+
+        y = Cube.apply(x)
+
+    forward runs without recording; backward returns one gradient (or None) per forward argument.
+    """
+
+    @staticmethod
+    def forward(ctx, *args):
+        raise NotImplementedError
+
+    @staticmethod
+    def backward(ctx, *grad_outputs):
+        raise NotImplementedError
+
+    @classmethod
+    def apply(cls, *args):
+        ctx = FunctionCtx()
+        ctx.needs_input_grad = tuple(isinstance(a, Tensor) and a.requires_grad for a in args)
+        with no_grad():
+            outputs = cls.forward(ctx, *args)
+        if not _core.is_grad_enabled() or not any(ctx.needs_input_grad):
+            return outputs
+        single = not isinstance(outputs, (tuple, list))
+        outs = (outputs,) if single else tuple(outputs)
+        positions = [i for i, a in enumerate(args) if isinstance(a, Tensor)]
+        tensor_args = [args[i] for i in positions]
+        name = cls.__name__ + "Backward"
+
+        def backward_for(k):
+            def run(grad):
+                grads = [_core._like(o, "zeros") if isinstance(o, Tensor) else None for o in outs]
+                grads[k] = grad
+                result = cls.backward(ctx, *grads)
+                result = result if isinstance(result, (tuple, list)) else (result,)
+                if len(result) != len(args):
+                    raise RuntimeError(
+                        f"function {name} returned an incorrect number of gradients "
+                        f"(expected {len(args)}, got {len(result)})"
+                    )
+                return [result[i] for i in positions]
+
+            return run
+
+        wrapped = tuple(
+            _core._function_output(backward_for(k), tensor_args, o, name)
+            if isinstance(o, Tensor) and o.is_floating_point() else o
+            for k, o in enumerate(outs)
+        )
+        return wrapped[0] if single else wrapped

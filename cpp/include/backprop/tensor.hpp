@@ -163,6 +163,9 @@ Tensor full_like(const Tensor& t, double value);
 Tensor scalar_tensor(double value, DType dtype = DType::Float32);
 /// Seeds the global generator used by rand, randn, randint, dropout and initialisers.
 void manual_seed(uint64_t seed);
+/// The global generator's state, to replay random draws (gradient checkpointing does).
+std::string get_rng_state();
+void set_rng_state(const std::string& state);
 
 /// Wraps memory owned elsewhere; `release` runs when the last tensor using it dies.
 Tensor from_blob(void* data, const Shape& shape, const Shape& strides, DType dtype,

@@ -1,1 +1,4 @@
-"""Utilities: data loading and gradient checkpointing live here."""
+"""Utilities: data loading and gradient checkpointing."""
+
+from . import data  # noqa: F401
+from .checkpoint import checkpoint  # noqa: F401
