@@ -40,10 +40,22 @@ void def_binary(py::class_<Tensor>& cls, const char* name, const char* op, F f, 
 
 template <class F>
 void def_inplace(py::class_<Tensor>& cls, const char* name, const char* op, F f) {
-  cls.def(name, [f, op](Tensor& self, py::handle other) -> Tensor {
+  cls.def(name, [f, op](py::object self_obj, py::handle other) {
+    Tensor& self = self_obj.cast<Tensor&>();
     Tensor o = operand(other, self, op);
-    return assign_inplace(self, f(self, o), op);
+    assign_inplace(self, f(self, o), op);
+    return self_obj;
   });
+}
+
+// In-place methods hand back the very Python object they were called on, as PyTorch does: `x +=`
+// keeps x's identity and class (an nn.Parameter stays a Parameter).
+template <class... Args, class F>
+auto returning_self(F f) {
+  return [f](py::object self_obj, Args... args) {
+    f(self_obj.cast<Tensor&>(), args...);
+    return self_obj;
+  };
 }
 
 }  // namespace
@@ -125,7 +137,7 @@ void bind_tensor(py::module_& m, py::class_<Tensor>& cls) {
   cls.def_property(
          "requires_grad", &Tensor::requires_grad,
          [](Tensor& t, bool r) { t.requires_grad_(r); })
-      .def("requires_grad_", [](Tensor& t, bool r) -> Tensor { return t.requires_grad_(r); },
+      .def("requires_grad_", returning_self<bool>([](Tensor& t, bool r) { t.requires_grad_(r); }),
            py::arg("requires_grad") = true)
       .def_property(
           "grad", [](const Tensor& t) -> py::object { return t.grad().defined() ? py::cast(t.grad()) : py::none(); },
@@ -164,12 +176,10 @@ void bind_tensor(py::module_& m, py::class_<Tensor>& cls) {
           },
           py::arg("gradient") = py::none(), py::arg("retain_graph") = py::none(), py::arg("create_graph") = false)
       .def("detach", &Tensor::detach)
-      .def("detach_",
-           [](Tensor& t) {
+      .def("detach_", returning_self<>([](Tensor& t) {
              t.impl()->grad_fn.reset();
              t.impl()->requires_grad = false;
-             return t;
-           })
+           }))
       .def("retain_grad", &Tensor::retain_grad)
       .def("register_hook", [](const Tensor& t, py::function fn) { t.register_hook(python_hook(std::move(fn))); },
            py::arg("hook"));
@@ -196,9 +206,9 @@ void bind_tensor(py::module_& m, py::class_<Tensor>& cls) {
       .def("long", [](const Tensor& t) { return t.to(DType::Int64); })
       .def("bool", [](const Tensor& t) { return t.to(DType::Bool); })
       .def("cpu", [](const Tensor& t) { return t; })
-      .def("zero_", [](Tensor& t) -> Tensor { return t.zero_(); })
-      .def("fill_", [](Tensor& t, double v) -> Tensor { return t.fill_(v); }, py::arg("value"))
-      .def("copy_", [](Tensor& t, const Tensor& src) -> Tensor { return t.copy_(src); }, py::arg("src"));
+      .def("zero_", returning_self<>([](Tensor& t) { t.zero_(); }))
+      .def("fill_", returning_self<double>([](Tensor& t, double v) { t.fill_(v); }), py::arg("value"))
+      .def("copy_", returning_self<const Tensor&>([](Tensor& t, const Tensor& src) { t.copy_(src); }), py::arg("src"));
 
   // ---- operators --------------------------------------------------------------------------
   def_binary(cls, "__add__", "add", [](const Tensor& a, const Tensor& b) { return add(a, b); });
@@ -237,15 +247,15 @@ void bind_tensor(py::module_& m, py::class_<Tensor>& cls) {
   def_inplace(cls, "div_", "div_", [](const Tensor& a, const Tensor& b) { return div(a, b); });
   cls.def(
       "add_",
-      [](Tensor& self, py::handle other, double alpha) -> Tensor {
+      returning_self<py::handle, double>([](Tensor& self, py::handle other, double alpha) {
         Tensor o = operand(other, self, "add_");
-        return assign_inplace(self, alpha == 1.0 ? add(self, o) : add(self, mul(o, wrap_scalar(alpha, o))), "add_");
-      },
+        assign_inplace(self, alpha == 1.0 ? add(self, o) : add(self, mul(o, wrap_scalar(alpha, o))), "add_");
+      }),
       py::arg("other"), py::kw_only(), py::arg("alpha") = 1.0);
   cls.def("clamp_",
-          [](Tensor& self, std::optional<double> lo, std::optional<double> hi) -> Tensor {
-            return assign_inplace(self, clamp(self, lo, hi), "clamp_");
-          },
+          returning_self<std::optional<double>, std::optional<double>>([](Tensor& self, std::optional<double> lo, std::optional<double> hi) {
+            assign_inplace(self, clamp(self, lo, hi), "clamp_");
+          }),
           py::arg("min") = py::none(), py::arg("max") = py::none());
 }
 

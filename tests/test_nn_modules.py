@@ -1,0 +1,186 @@
+"""Layers and losses against PyTorch, with the same weights copied in."""
+
+import numpy as np
+import pytest
+
+import backprop as bp
+
+torch = pytest.importorskip("torch")
+nn = bp.nn
+
+
+def copy_params(ours, theirs):
+    with bp.no_grad():
+        for (name, p), (tname, tp) in zip(ours.named_parameters(), theirs.named_parameters()):
+            assert name == tname
+            p.copy_(bp.tensor(tp.detach().numpy()))
+
+
+def grads_match(ours, theirs, rtol=1e-5, atol=1e-6):
+    for (name, p), (_, tp) in zip(ours.named_parameters(), theirs.named_parameters()):
+        np.testing.assert_allclose(p.grad.numpy(), tp.grad.numpy(), rtol=rtol, atol=atol, err_msg=name)
+
+
+def run_both(ours, theirs, x_np, train=True):
+    ours.train(train)
+    theirs.train(train)
+    x = bp.tensor(x_np, requires_grad=True)
+    tx = torch.tensor(x_np, requires_grad=True)
+    y, ty = ours(x), theirs(tx)
+    np.testing.assert_allclose(y.detach().numpy(), ty.detach().numpy(), rtol=1e-5, atol=1e-5)
+    w = np.random.default_rng(5).standard_normal(ty.shape).astype(x_np.dtype)
+    (y * bp.tensor(w)).sum().backward()
+    (ty * torch.tensor(w)).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), tx.grad.numpy(), rtol=1e-4, atol=1e-5)
+    return y, ty
+
+
+@pytest.mark.parametrize("train", [True, False])
+@pytest.mark.parametrize("shape", [(8, 5), (6, 5, 7)])
+@pytest.mark.parametrize("affine", [True, False])
+def test_batchnorm1d_matches_torch(train, shape, affine):
+    ours, theirs = nn.BatchNorm1d(5, affine=affine), torch.nn.BatchNorm1d(5, affine=affine)
+    rng = np.random.default_rng(0)
+    if affine:
+        with torch.no_grad():
+            theirs.weight.copy_(torch.tensor(rng.standard_normal(5).astype(np.float32)))
+            theirs.bias.copy_(torch.tensor(rng.standard_normal(5).astype(np.float32)))
+        copy_params(ours, theirs)
+    for step in range(3):  # running statistics evolve over several batches
+        x = (rng.standard_normal(shape) * 3 + 1).astype(np.float32)
+        run_both(ours, theirs, x, train=True)
+        if affine:
+            grads_match(ours, theirs, rtol=1e-4, atol=1e-4)
+            for p in ours.parameters():
+                p.grad = None
+            theirs.zero_grad()
+    np.testing.assert_allclose(ours.running_mean.numpy(), theirs.running_mean.numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(ours.running_var.numpy(), theirs.running_var.numpy(), rtol=1e-5, atol=1e-6)
+    assert ours.num_batches_tracked.item() == theirs.num_batches_tracked.item() == 3
+    x = rng.standard_normal(shape).astype(np.float32)
+    run_both(ours, theirs, x, train=train)
+
+
+@pytest.mark.parametrize("shape,normalized", [((4, 6), (6,)), ((2, 3, 4), (3, 4)), ((2, 3, 4), (4,))])
+@pytest.mark.parametrize("train", [True, False])
+def test_layernorm_matches_torch(shape, normalized, train):
+    ours, theirs = nn.LayerNorm(normalized), torch.nn.LayerNorm(normalized)
+    rng = np.random.default_rng(1)
+    with torch.no_grad():
+        theirs.weight.copy_(torch.tensor(rng.standard_normal(normalized).astype(np.float32)))
+        theirs.bias.copy_(torch.tensor(rng.standard_normal(normalized).astype(np.float32)))
+    copy_params(ours, theirs)
+    run_both(ours, theirs, rng.standard_normal(shape).astype(np.float32), train=train)
+    grads_match(ours, theirs, rtol=1e-4, atol=1e-5)
+
+
+def test_dropout_eval_is_identity_and_train_scales():
+    d = nn.Dropout(0.3)
+    x = bp.randn(1000, 10)
+    d.eval()
+    np.testing.assert_array_equal(d(x).numpy(), x.numpy())
+    d.train()
+    y = d(x).numpy()
+    kept = y != 0
+    np.testing.assert_allclose(y[kept], x.numpy()[kept] / 0.7, rtol=1e-6)
+    assert 0.65 < kept.mean() < 0.75
+    theirs = torch.nn.Dropout(0.3).eval()
+    np.testing.assert_array_equal(theirs(torch.tensor(x.numpy())).numpy(), x.numpy())
+
+
+def test_dropout_gradient_uses_the_same_mask():
+    x = bp.ones(500, requires_grad=True)
+    y = nn.Dropout(0.5)(x)
+    y.sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), y.detach().numpy())
+
+
+@pytest.mark.parametrize("cls,args", [
+    ("ReLU", ()), ("LeakyReLU", (0.2,)), ("Sigmoid", ()), ("Tanh", ()), ("GELU", ()), ("GELU", ("tanh",)),
+    ("Softmax", (1,)), ("Identity", ()), ("Flatten", ()), ("Softplus", ()),
+])
+def test_activation_layers_match_torch(cls, args):
+    x = np.random.default_rng(2).standard_normal((4, 3, 2)).astype(np.float32)
+    run_both(getattr(nn, cls)(*args), getattr(torch.nn, cls)(*args), x)
+
+
+def test_sequential_with_fused_linear_activation_matches_torch():
+    rng = np.random.default_rng(3)
+    for act in ("ReLU", "Tanh", "Sigmoid"):
+        ours = nn.Sequential(nn.Linear(6, 8), getattr(nn, act)(), nn.Linear(8, 3))
+        theirs = torch.nn.Sequential(torch.nn.Linear(6, 8), getattr(torch.nn, act)(), torch.nn.Linear(8, 3))
+        copy_params(ours, theirs)
+        run_both(ours, theirs, rng.standard_normal((5, 6)).astype(np.float32))
+        grads_match(ours, theirs)
+
+
+def test_embedding_matches_torch():
+    ours, theirs = nn.Embedding(10, 4, padding_idx=0), torch.nn.Embedding(10, 4, padding_idx=0)
+    copy_params(ours, theirs)
+    idx = np.array([[1, 2, 0], [2, 9, 1]])
+    y, ty = ours(bp.tensor(idx)), theirs(torch.tensor(idx))
+    np.testing.assert_allclose(y.detach().numpy(), ty.detach().numpy())
+    w = np.random.default_rng(4).standard_normal(ty.shape).astype(np.float32)
+    (y * bp.tensor(w)).sum().backward()
+    (ty * torch.tensor(w)).sum().backward()
+    grads_match(ours, theirs)
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_losses_match_torch(reduction):
+    rng = np.random.default_rng(6)
+    logits = rng.standard_normal((7, 4)).astype(np.float32)
+    labels = np.array([0, 3, 1, 1, 2, 0, 3])
+    weight = np.array([1.0, 2.0, 0.5, 1.5], dtype=np.float32)
+    cases = [
+        (nn.CrossEntropyLoss(reduction=reduction, label_smoothing=0.1, weight=bp.tensor(weight)),
+         torch.nn.CrossEntropyLoss(reduction=reduction, label_smoothing=0.1, weight=torch.tensor(weight)), labels),
+        (nn.CrossEntropyLoss(reduction=reduction, ignore_index=1),
+         torch.nn.CrossEntropyLoss(reduction=reduction, ignore_index=1), labels),
+        (nn.NLLLoss(reduction=reduction), torch.nn.NLLLoss(reduction=reduction), labels),
+        (nn.MSELoss(reduction=reduction), torch.nn.MSELoss(reduction=reduction),
+         rng.standard_normal((7, 4)).astype(np.float32)),
+        (nn.BCEWithLogitsLoss(reduction=reduction, pos_weight=bp.tensor(weight)),
+         torch.nn.BCEWithLogitsLoss(reduction=reduction, pos_weight=torch.tensor(weight)),
+         rng.uniform(0, 1, (7, 4)).astype(np.float32)),
+    ]
+    for ours, theirs, target in cases:
+        x, tx = bp.tensor(logits, requires_grad=True), torch.tensor(logits, requires_grad=True)
+        loss, tloss = ours(x, bp.tensor(target)), theirs(tx, torch.tensor(target))
+        np.testing.assert_allclose(loss.detach().numpy(), tloss.detach().numpy(), rtol=1e-5, atol=1e-6)
+        loss.sum().backward()
+        tloss.sum().backward()
+        np.testing.assert_allclose(x.grad.numpy(), tx.grad.numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_training_run_follows_torch():
+    """Sequential + Adam + cross-entropy: the same losses as PyTorch from the same weights."""
+    rng = np.random.default_rng(7)
+    ours = nn.Sequential(nn.Linear(10, 16), nn.ReLU(), nn.Linear(16, 16), nn.Tanh(), nn.Linear(16, 3)).double()
+    theirs = torch.nn.Sequential(torch.nn.Linear(10, 16), torch.nn.ReLU(), torch.nn.Linear(16, 16), torch.nn.Tanh(),
+                                 torch.nn.Linear(16, 3)).double()
+    copy_params(ours, theirs)
+    opt, topt = bp.optim.Adam(ours.parameters(), lr=1e-2), torch.optim.Adam(theirs.parameters(), lr=1e-2, foreach=False)
+    for _ in range(30):
+        x = rng.standard_normal((32, 10))
+        y = rng.integers(0, 3, 32)
+        opt.zero_grad()
+        topt.zero_grad()
+        loss = bp.nn.functional.cross_entropy(ours(bp.tensor(x)), bp.tensor(y))
+        tloss = torch.nn.functional.cross_entropy(theirs(torch.tensor(x)), torch.tensor(y))
+        loss.backward()
+        tloss.backward()
+        opt.step()
+        topt.step()
+        np.testing.assert_allclose(loss.item(), tloss.item(), rtol=1e-10)
+
+
+def test_linear_init_statistics():
+    bp.manual_seed(0)
+    layer = nn.Linear(400, 300)
+    w = layer.weight.detach().numpy()
+    bound = 1 / np.sqrt(400)
+    assert w.shape == (300, 400)
+    assert np.abs(w).max() <= bound
+    assert abs(w.std() - bound / np.sqrt(3)) < 0.02 * bound
+    assert np.abs(layer.bias.detach().numpy()).max() <= bound
