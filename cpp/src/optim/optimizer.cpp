@@ -33,7 +33,9 @@ Tensor& buffer(ParamState& s, const char* name, const Tensor& param) {
 }  // namespace
 
 Optimizer::Optimizer(std::vector<ParamGroup> groups, Options defaults) : defaults_(std::move(defaults)) {
-  if (groups.empty()) throw ShapeError("optimizer got an empty parameter list");
+  size_t count = 0;
+  for (const auto& g : groups) count += g.params.size();
+  if (count == 0) throw ShapeError("optimizer got an empty parameter list");
   for (auto& g : groups) add_param_group(std::move(g));
 }
 
