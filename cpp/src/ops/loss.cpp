@@ -231,6 +231,16 @@ struct BceWithLogits : OpBase {
   }
 };
 
+// PyTorch's mean for class-index losses: the sum over samples divided by the total weight of the
+// counted (not ignored) targets.
+Tensor weighted_mean(const Tensor& per_sample, const Tensor& targets, const Tensor& weights, int64_t ignore_index) {
+  std::vector<double> w = weights.to_vector();
+  double denom = 0;
+  for (int64_t t : targets.to_int_vector())
+    if (t != ignore_index) denom += w[static_cast<size_t>(t)];
+  return sum(per_sample) / denom;
+}
+
 Tensor reduce(const Tensor& per_sample, const std::string& reduction) {
   if (reduction == "sum") return sum(per_sample);
   if (reduction == "mean") return mean(per_sample);
@@ -278,13 +288,7 @@ Tensor cross_entropy(const Tensor& input, const Tensor& target, const std::strin
     Tensor per = record(CrossEntropyIndices(label_smoothing, ignore_index, w), x2, t2);
     if (reduction == "none") return reshape(per, per_shape);
     if (reduction == "sum") return sum(per);
-    // Mean divides by the total weight of the counted targets.
-    std::vector<int64_t> tv = t2.to_int_vector();
-    std::vector<double> wv = w.to_vector();
-    double denom = 0;
-    for (int64_t t : tv)
-      if (t != ignore_index) denom += wv[static_cast<size_t>(t)];
-    return sum(per) / denom;
+    return weighted_mean(per, t2, w, ignore_index);
   }
   if (target.shape() != input.shape())
     throw ShapeError("cross_entropy: probability targets must have the input's shape " + shape_str(input.shape()) +
@@ -308,12 +312,7 @@ Tensor nll_loss(const Tensor& input, const Tensor& target, const std::string& re
   Tensor w = class_weights(weight, input.shape()[1], input.dtype(), "nll_loss");
   Tensor per = record(NllLoss(ignore_index, w), input, target);
   if (reduction != "mean") return reduce(per, reduction);
-  std::vector<int64_t> tv = target.to_int_vector();
-  std::vector<double> wv = w.to_vector();
-  double denom = 0;
-  for (int64_t t : tv)
-    if (t != ignore_index) denom += wv[static_cast<size_t>(t)];
-  return sum(per) / denom;
+  return weighted_mean(per, target, w, ignore_index);
 }
 
 Tensor mse_loss(const Tensor& input, const Tensor& target, const std::string& reduction) {
