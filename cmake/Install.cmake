@@ -14,6 +14,8 @@ set(BACKPROP_INSTALL_INCLUDEDIR ${_bp_root}${CMAKE_INSTALL_INCLUDEDIR})
 set(BACKPROP_INSTALL_LIBDIR ${_bp_root}${CMAKE_INSTALL_LIBDIR})
 set(BACKPROP_INSTALL_CMAKEDIR ${BACKPROP_INSTALL_LIBDIR}/cmake/backprop)
 
+# Relative to the install prefix, which for a wheel is site-packages: hence the backprop/ root.
+target_include_directories(backprop PUBLIC $<INSTALL_INTERFACE:${BACKPROP_INSTALL_INCLUDEDIR}>)
 set_target_properties(backprop PROPERTIES EXPORT_NAME backprop)
 install(TARGETS backprop EXPORT backpropTargets
   ARCHIVE DESTINATION ${BACKPROP_INSTALL_LIBDIR}
