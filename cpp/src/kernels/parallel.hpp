@@ -9,8 +9,10 @@
 
 namespace backprop::kernels {
 
-/// Elements below which an elementwise loop stays serial: a parallel region costs a few
-/// microseconds, which a loop this short does not repay.
+/// Work (elements times a per-element cost, an add costing 1) below which a loop stays serial.
+/// Measured on the 2-core development machine for float32 add: 24K elements 4.3 us on one thread
+/// and 4.1 on two, 32K 5.3 and 5.4, 40K 6.4 and 5.8, 48K 7.7 and 7.0; exp (cost 4) gains from 16K
+/// elements on. Below this a parallel region's start-up costs more than it saves.
 constexpr int64_t kGrainSize = 32768;
 
 inline bool in_parallel_region() {
