@@ -467,3 +467,16 @@ def test_unusual_inputs_through_every_op_never_crash(kind):
         if isinstance(out, bp.Tensor) and out.requires_grad:
             out.sum().backward()
     assert not failures
+
+
+def test_replacing_data_between_forward_and_backward_raises():
+    w = bp.nn.Parameter(bp.randn(3, 4))
+    y = (bp.randn(2, 3) @ w).sum()
+    w.data = bp.randn(5, 5)
+    with pytest.raises(RuntimeError, match=r"\[5, 5\]"):
+        y.backward()
+    v = bp.ones(3, requires_grad=True)
+    z = (v * v).sum()
+    v.data = bp.zeros(4)
+    with pytest.raises(RuntimeError, match="new data"):
+        z.backward()

@@ -49,6 +49,10 @@ std::shared_ptr<Node> grad_accumulator(const Tensor& leaf) {
 }
 
 std::vector<Tensor> AccumulateGrad::apply(const Tensor& grad_output) {
+  if (grad_output.shape() != variable_->shape)
+    throw RuntimeError("AccumulateGrad: the gradient has shape " + shape_str(grad_output.shape()) +
+                       " but the leaf now has shape " + shape_str(variable_->shape) +
+                       "; was .data of a parameter replaced between forward and backward?");
   Tensor& grad = variable_->grad;
   if (!grad.defined()) {
     // The incoming gradient may be shared with other leaves or the caller: keep a private copy.

@@ -3,6 +3,10 @@
 namespace backprop {
 
 Tensor SavedTensor::unpack(const char* op) const {
+  if (data_.defined() && (data_.storage().get() != storage_ || data_.numel() != numel_))
+    throw RuntimeError(std::string("a tensor of shape ") + shape_str(data_.shape()) + " saved by " + op +
+                       " was given new data (.data = ...) after it was saved; backward needs the values it had. "
+                       "Assign .data before the forward pass, or copy_ into the tensor under no_grad instead");
   if (data_.defined() && data_.version() != version_)
     throw RuntimeError(std::string("one of the variables needed for gradient computation has been modified by an "
                                    "inplace operation: a tensor of shape ") +

@@ -26,7 +26,11 @@ namespace backprop {
 class SavedTensor {
  public:
   SavedTensor() = default;
-  explicit SavedTensor(const Tensor& t) : data_(t), version_(t.defined() ? t.version() : 0) {}
+  explicit SavedTensor(const Tensor& t)
+      : data_(t),
+        version_(t.defined() ? t.version() : 0),
+        storage_(t.defined() ? t.storage().get() : nullptr),
+        numel_(t.defined() ? t.numel() : 0) {}
   Tensor unpack(const char* op) const;
   const Tensor& data() const { return data_; }
   void detach_from(const Tensor& output) {
@@ -36,6 +40,9 @@ class SavedTensor {
  private:
   Tensor data_;
   uint64_t version_ = 0;
+  // Also checked on unpack: `.data = other` swaps a tensor's storage and geometry in place.
+  const void* storage_ = nullptr;
+  int64_t numel_ = 0;
 };
 
 class OpBase {
