@@ -50,32 +50,28 @@ def _loss(lib, F, params, x, y):
     return F.mse_loss(F.linear(h, w2, b2), y)
 
 
-def _trajectory_backprop(name, kwargs, dtype, clip=None):
-    params = [bp.tensor(w, requires_grad=True) for w in _weights(dtype)]
-    opt = getattr(bp.optim, name)(params, **kwargs)
+def _trajectory(lib, name, kwargs, dtype, clip=None):
+    """Parameters after each of STEPS optimizer steps, with `lib` (backprop or torch)."""
+    params = [lib.tensor(w, requires_grad=True) for w in _weights(dtype)]
+    extra = {"foreach": False} if lib is torch else {}  # torch's single-tensor path, the one we follow
+    opt = getattr(lib.optim, name)(params, **extra, **kwargs)
     out = []
     for x, y in _batches(dtype):
         opt.zero_grad()
-        _loss(bp, bp.nn.functional, params, bp.tensor(x), bp.tensor(y)).backward()
+        _loss(lib, lib.nn.functional, params, lib.tensor(x), lib.tensor(y)).backward()
         if clip is not None:
             clip(params)
         opt.step()
         out.append([p.detach().numpy().copy() for p in params])
     return out
+
+
+def _trajectory_backprop(name, kwargs, dtype, clip=None):
+    return _trajectory(bp, name, kwargs, dtype, clip)
 
 
 def _trajectory_torch(name, kwargs, dtype, clip=None):
-    params = [torch.tensor(w, requires_grad=True) for w in _weights(dtype)]
-    opt = getattr(torch.optim, name)(params, foreach=False, **kwargs)
-    out = []
-    for x, y in _batches(dtype):
-        opt.zero_grad()
-        _loss(torch, torch.nn.functional, params, torch.tensor(x), torch.tensor(y)).backward()
-        if clip is not None:
-            clip(params)
-        opt.step()
-        out.append([p.detach().numpy().copy() for p in params])
-    return out
+    return _trajectory(torch, name, kwargs, dtype, clip)
 
 
 @pytest.mark.parametrize("dtype,rtol", [(np.float32, 1e-4), (np.float64, 1e-10)])
