@@ -1,5 +1,6 @@
 """Sequential and ModuleList."""
 
+import operator
 from collections import OrderedDict
 
 from .. import _core
@@ -9,6 +10,22 @@ from .module import Module
 
 # A Linear followed by one of these runs as one fused op (same values, fewer passes over memory).
 _FUSABLE = {ReLU: "relu", Tanh: "tanh", Sigmoid: "sigmoid"}
+
+
+def _key_at(modules, idx):
+    keys = list(modules.keys())
+    idx = operator.index(idx)
+    if not -len(keys) <= idx < len(keys):
+        raise IndexError(f"index {idx} is out of range")
+    return keys[idx]
+
+
+def _renumber(container):
+    # After a deletion the keys run "0", "1", ... again, as in PyTorch.
+    mods = list(container._modules.values())
+    container._modules.clear()
+    for i, m in enumerate(mods):
+        container._modules[str(i)] = m
 
 
 class Sequential(Module):
@@ -32,22 +49,50 @@ class Sequential(Module):
     def __getitem__(self, idx):
         mods = list(self._modules.items())
         if isinstance(idx, slice):
-            return Sequential(OrderedDict(mods[idx]))
+            return self.__class__(OrderedDict(mods[idx]))
+        idx = operator.index(idx)
         if not -len(mods) <= idx < len(mods):
             raise IndexError(f"index {idx} is out of range")
         return mods[idx][1]
 
     def __setitem__(self, idx, module):
-        key = list(self._modules.keys())[idx]
+        key = _key_at(self._modules, idx)
         self.add_module(key, module)
 
     def __delitem__(self, idx):
-        key = list(self._modules.keys())[idx]
-        del self._modules[key]
+        keys = list(self._modules.keys())
+        for key in (keys[idx] if isinstance(idx, slice) else [_key_at(self._modules, idx)]):
+            del self._modules[key]
+        _renumber(self)
 
     def append(self, module):
         self.add_module(str(len(self)), module)
         return self
+
+    def extend(self, modules):
+        for m in modules:
+            self.append(m)
+        return self
+
+    def insert(self, index, module):
+        if not isinstance(module, Module):
+            raise AssertionError(f"module should be of type: {Module}")
+        n = len(self._modules)
+        if not -n <= index <= n:
+            raise IndexError(f"Index out of range: {index}")
+        if index < 0:
+            index += n
+        mods = list(self._modules.values())
+        mods.insert(index, module)
+        self._modules.clear()
+        for i, m in enumerate(mods):
+            self.add_module(str(i), m)
+        return self
+
+    def pop(self, key):
+        v = self[key]
+        del self[key]
+        return v
 
     def forward(self, input):
         mods = list(self._modules.values())
@@ -80,12 +125,31 @@ class ModuleList(Module):
     def __getitem__(self, idx):
         mods = list(self._modules.values())
         if isinstance(idx, slice):
-            return ModuleList(mods[idx])
+            return self.__class__(mods[idx])
+        idx = operator.index(idx)
+        if not -len(mods) <= idx < len(mods):
+            raise IndexError(f"index {idx} is out of range")
         return mods[idx]
 
     def __setitem__(self, idx, module):
-        key = list(self._modules.keys())[idx]
+        key = _key_at(self._modules, idx)
         self.add_module(key, module)
+
+    def __delitem__(self, idx):
+        keys = list(self._modules.keys())
+        for key in (keys[idx] if isinstance(idx, slice) else [_key_at(self._modules, idx)]):
+            del self._modules[key]
+        _renumber(self)
+
+    def __iadd__(self, modules):
+        return self.extend(modules)
+
+    def insert(self, index, module):
+        mods = list(self._modules.values())
+        mods.insert(index, module)
+        self._modules.clear()
+        for i, m in enumerate(mods):
+            self.add_module(str(i), m)
 
     def append(self, module):
         self.add_module(str(len(self)), module)

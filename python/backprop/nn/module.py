@@ -1,6 +1,7 @@
 """Module and Parameter: the bookkeeping every layer shares, as in torch.nn."""
 
-from collections import OrderedDict
+import copy
+from collections import OrderedDict, namedtuple
 
 from .. import _core
 from .._core import Tensor
@@ -22,6 +23,15 @@ class Parameter(Tensor):
 
     def __reduce_ex__(self, protocol):
         raise TypeError("Parameters are saved through state_dict() and backprop.save, not pickle")
+
+    def __deepcopy__(self, memo):
+        if id(self) in memo:
+            return memo[id(self)]
+        out = Parameter(self.detach().clone(), self.requires_grad)
+        if self.grad is not None:
+            out.grad = self.grad.detach().clone()
+        memo[id(self)] = out
+        return out
 
 
 class Module:
@@ -101,15 +111,28 @@ class Module:
     register_module = add_module
 
     # ---- traversal -------------------------------------------------------------------------
-    def named_modules(self, memo=None, prefix=""):
+    def named_modules(self, memo=None, prefix="", remove_duplicate=True):
         memo = set() if memo is None else memo
         if id(self) in memo:
             return
-        memo.add(id(self))
+        if remove_duplicate:
+            memo.add(id(self))
         yield prefix, self
         for name, module in self._modules.items():
             if module is not None:
-                yield from module.named_modules(memo, f"{prefix}.{name}" if prefix else name)
+                yield from module.named_modules(memo, f"{prefix}.{name}" if prefix else name, remove_duplicate)
+
+    def get_submodule(self, target):
+        """The submodule at dotted path `target` ("" is the module itself), as in PyTorch."""
+        module = self
+        if target == "":
+            return module
+        for item in target.split("."):
+            child = module._modules.get(item)
+            if not isinstance(child, Module):
+                raise AttributeError(f"{type(module).__name__} has no attribute `{item}`")
+            module = child
+        return module
 
     def modules(self):
         for _, m in self.named_modules():
@@ -154,8 +177,10 @@ class Module:
     def train(self, mode=True):
         if not isinstance(mode, bool):
             raise ValueError("training mode is expected to be boolean")
-        for m in self.modules():
-            object.__setattr__(m, "training", mode)
+        # Recurse through children's own train(), so a subclass that overrides it is honoured.
+        object.__setattr__(self, "training", mode)
+        for m in self.children():
+            m.train(mode)
         return self
 
     def eval(self):
@@ -234,11 +259,11 @@ class Module:
                         f"the shape in current model is {tuple(target.shape)}."
                     )
         errors = list(mismatched)
-        if strict:
-            if missing:
-                errors.insert(0, "Missing key(s) in state_dict: " + ", ".join(f'"{k}"' for k in missing) + ".")
+        if strict:  # PyTorch's order: missing keys first, then unexpected ones, then size mismatches
             if unexpected:
                 errors.insert(0, "Unexpected key(s) in state_dict: " + ", ".join(f'"{k}"' for k in unexpected) + ".")
+            if missing:
+                errors.insert(0, "Missing key(s) in state_dict: " + ", ".join(f'"{k}"' for k in missing) + ".")
         if errors:
             raise RuntimeError(
                 f"Error(s) in loading state_dict for {type(self).__name__}:\n\t" + "\n\t".join(errors)
@@ -268,14 +293,27 @@ class Module:
             return main + lines[0] + ")"
         return main + "\n  " + "\n  ".join(lines) + "\n)"
 
+    def __deepcopy__(self, memo):
+        # Tensors have no pickle support; clone buffers (and Parameters, through
+        # Parameter.__deepcopy__) so copy.deepcopy(model) works as in PyTorch.
+        for m in self.modules():
+            for b in m._buffers.values():
+                if isinstance(b, Tensor) and id(b) not in memo:
+                    memo[id(b)] = b.detach().clone()
+        new = type(self).__new__(type(self))
+        memo[id(self)] = new
+        for key, value in self.__dict__.items():
+            object.__setattr__(new, key, copy.deepcopy(value, memo))
+        return new
+
     def __dir__(self):
         return sorted(set(super().__dir__()) | set(self._parameters) | set(self._buffers) | set(self._modules))
 
 
-class _IncompatibleKeys:
-    def __init__(self, missing_keys, unexpected_keys):
-        self.missing_keys = missing_keys
-        self.unexpected_keys = unexpected_keys
+class _IncompatibleKeys(namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])):
+    """What load_state_dict returns: a named tuple, so `missing, unexpected = ...` works as in PyTorch."""
+
+    __slots__ = ()
 
     def __repr__(self):
         if not self.missing_keys and not self.unexpected_keys:

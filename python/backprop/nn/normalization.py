@@ -17,8 +17,9 @@ class LayerNorm(Module):
         dtype = dtype or _core.dtype.float32
         if elementwise_affine:
             self.weight = Parameter(_core.ones(*self.normalized_shape, dtype=dtype))
-            self.bias = Parameter(_core.zeros(*self.normalized_shape, dtype=dtype)) if bias else None
-            if not bias:
+            if bias:
+                self.bias = Parameter(_core.zeros(*self.normalized_shape, dtype=dtype))
+            else:
                 self.register_parameter("bias", None)
         else:
             self.register_parameter("weight", None)
@@ -28,13 +29,15 @@ class LayerNorm(Module):
         return F.layer_norm(input, list(self.normalized_shape), self.weight, self.bias, self.eps)
 
     def extra_repr(self):
-        return f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}"
+        return (f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}, "
+                f"bias={self.bias is not None}")
 
 
 class BatchNorm1d(Module):
     """Batch normalisation over (N, C) or (N, C, L) input, with running statistics for eval."""
 
-    def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True, track_running_stats=True, dtype=None):
+    def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True, track_running_stats=True, device=None,
+                 dtype=None, *, bias=True):
         super().__init__()
         self.num_features = num_features
         self.eps = eps
@@ -42,9 +45,14 @@ class BatchNorm1d(Module):
         self.affine = affine
         self.track_running_stats = track_running_stats
         dtype = dtype or _core.dtype.float32
+        if device not in (None, "cpu"):
+            raise TypeError(f"backprop runs on the CPU only; got device {device!r}")
         if affine:
             self.weight = Parameter(_core.ones(num_features, dtype=dtype))
-            self.bias = Parameter(_core.zeros(num_features, dtype=dtype))
+            if bias:
+                self.bias = Parameter(_core.zeros(num_features, dtype=dtype))
+            else:
+                self.register_parameter("bias", None)
         else:
             self.register_parameter("weight", None)
             self.register_parameter("bias", None)
@@ -98,10 +106,12 @@ class BatchNorm1d(Module):
             mean = self.running_mean.reshape(view)
             var = self.running_var.reshape(view)
             out = (input - mean) / (var + self.eps).sqrt()
-        if self.affine:
-            out = out * self.weight.reshape(view) + self.bias.reshape(view)
+        if self.weight is not None:
+            out = out * self.weight.reshape(view)
+        if self.bias is not None:
+            out = out + self.bias.reshape(view)
         return out
 
     def extra_repr(self):
         return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "
-                f"track_running_stats={self.track_running_stats}")
+                f"bias={self.bias is not None}, track_running_stats={self.track_running_stats}")
