@@ -6,7 +6,7 @@ from collections import OrderedDict
 from .. import _core
 from .activation import ReLU, Sigmoid, Tanh
 from .linear import Linear
-from .module import Module
+from .module import Module, _addindent
 
 # A Linear followed by one of these runs as one fused op (same values, fewer passes over memory).
 _FUSABLE = {ReLU: "relu", Tanh: "tanh", Sigmoid: "sigmoid"}
@@ -143,6 +143,20 @@ class ModuleList(Module):
 
     def __iadd__(self, modules):
         return self.extend(modules)
+
+    def __repr__(self):
+        # Runs of identical entries print once, as "(0-3): 4 x Block(...)", as in PyTorch.
+        reprs = [repr(m) for m in self]
+        if not reprs:
+            return type(self).__name__ + "()"
+        runs = [[0, 0, reprs[0]]]
+        for i, r in enumerate(reprs[1:], 1):
+            if r == runs[-1][2]:
+                runs[-1][1] = i
+            else:
+                runs.append([i, i, r])
+        lines = [_addindent(f"({a}): {r}" if a == b else f"({a}-{b}): {b - a + 1} x {r}", 2) for a, b, r in runs]
+        return type(self).__name__ + "(\n  " + "\n  ".join(lines) + "\n)"
 
     def insert(self, index, module):
         mods = list(self._modules.values())

@@ -284,8 +284,7 @@ class Module:
         if extra:
             lines = extra.split("\n")
         for name, module in self._modules.items():
-            body = repr(module).replace("\n", "\n  ")
-            lines.append(f"({name}): {body}")
+            lines.append(_addindent(f"({name}): {module!r}", 2))
         main = type(self).__name__ + "("
         if not lines:
             return main + ")"
@@ -308,6 +307,14 @@ class Module:
 
     def __dir__(self):
         return sorted(set(super().__dir__()) | set(self._parameters) | set(self._buffers) | set(self._modules))
+
+
+def _addindent(text, spaces):
+    """Indents every line but the first by `spaces` (blank lines stay empty), as PyTorch's reprs do."""
+    first, *rest = text.split("\n")
+    if not rest:
+        return text
+    return "\n".join([first] + [(" " * spaces + line) if line.strip() else "" for line in rest])
 
 
 class _IncompatibleKeys(namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])):
