@@ -184,3 +184,61 @@ def test_linear_init_statistics():
     assert np.abs(w).max() <= bound
     assert abs(w.std() - bound / np.sqrt(3)) < 0.02 * bound
     assert np.abs(layer.bias.detach().numpy()).max() <= bound
+
+
+@pytest.mark.parametrize("kwargs", [
+    dict(momentum=None), dict(track_running_stats=False), dict(bias=False), dict(momentum=0.3, eps=1e-3),
+])
+@pytest.mark.parametrize("shape", [(8, 5), (4, 5, 3)])
+def test_batchnorm1d_options_match_torch(kwargs, shape):
+    ours, theirs = nn.BatchNorm1d(5, **kwargs).double(), torch.nn.BatchNorm1d(5, **kwargs).double()
+    rng = np.random.default_rng(8)
+    with torch.no_grad():
+        for p in theirs.parameters():
+            p.copy_(torch.tensor(rng.standard_normal(5)))
+    copy_params(ours, theirs)
+    for _ in range(4):
+        run_both(ours, theirs, rng.standard_normal(shape) * 2 + 0.5, train=True)
+        grads_match(ours, theirs, rtol=1e-10, atol=1e-12)
+        ours.zero_grad()
+        theirs.zero_grad()
+    for name, buf in theirs.named_buffers():
+        np.testing.assert_allclose(getattr(ours, name).numpy(), buf.numpy(), rtol=1e-12, err_msg=name)
+    run_both(ours, theirs, rng.standard_normal(shape), train=False)
+    with pytest.raises(ValueError, match="Expected more than 1 value per channel"):
+        ours.train()(bp.randn(1, 5, dtype=bp.float64))
+    with pytest.raises(ValueError, match="expected 2D or 3D input"):
+        ours(bp.randn(2, 5, 2, 2, dtype=bp.float64))
+
+
+def test_dropout_eval_matches_torch_exactly_and_p_edges():
+    x = np.random.default_rng(9).standard_normal((6, 7)).astype(np.float32)
+    ours, theirs = nn.Dropout(0.4).eval(), torch.nn.Dropout(0.4).eval()
+    run_both(ours, theirs, x, train=False)
+    assert repr(ours) == repr(theirs)
+    np.testing.assert_array_equal(nn.Dropout(0.0)(bp.tensor(x)).numpy(), x)
+    assert not nn.Dropout(1.0)(bp.tensor(x)).numpy().any()
+    with pytest.raises(ValueError, match="between 0 and 1"):
+        nn.Dropout(1.5)
+
+
+def test_linear_layout_init_and_reprs_match_torch():
+    bp.manual_seed(1)
+    torch.manual_seed(1)
+    for fan_in, fan_out in [(3, 2000), (512, 64)]:
+        ours, theirs = nn.Linear(fan_in, fan_out), torch.nn.Linear(fan_in, fan_out)
+        assert ours.weight.shape == tuple(theirs.weight.shape) and ours.bias.shape == tuple(theirs.bias.shape)
+        assert repr(ours) == repr(theirs)
+        for p, tp in ((ours.weight, theirs.weight), (ours.bias, theirs.bias)):
+            a, b = p.detach().numpy(), tp.detach().numpy()
+            bound = 1 / np.sqrt(fan_in)  # both U(-1/sqrt(fan_in), 1/sqrt(fan_in))
+            assert np.abs(a).max() <= bound and np.abs(b).max() <= bound
+            # Five standard errors for n draws of U(-bound, bound): std bound/sqrt(3).
+            se = bound / np.sqrt(3) / np.sqrt(a.size)
+            assert abs(a.mean()) < 5 * se and abs(b.mean()) < 5 * se
+            assert abs(a.std() - b.std()) < 5 * np.sqrt(2) * 0.45 * se
+    no_bias = nn.Linear(4, 2, bias=False)
+    assert no_bias.bias is None and [n for n, _ in no_bias.named_parameters()] == ["weight"]
+    assert repr(no_bias) == repr(torch.nn.Linear(4, 2, bias=False))
+    x = bp.randn(2, 3, 4)
+    assert no_bias(x).shape == (2, 3, 2)
