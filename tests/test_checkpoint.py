@@ -119,3 +119,73 @@ def test_function_errors_propagate_as_python_exceptions():
     y.backward()
     with pytest.raises(RuntimeError, match="second time"):
         y.backward()
+
+
+def test_checkpoint_with_several_outputs_recomputes_once_with_identical_gradients():
+    bp.manual_seed(4)
+    l1, l2 = bp.nn.Linear(6, 6), bp.nn.Linear(6, 6)
+    x = bp.randn(5, 6, requires_grad=True)
+    calls = []
+
+    def f(h, scale):
+        calls.append(1)
+        a = l1(h).tanh()
+        return a * scale, l2(a).sigmoid(), bp.argmax(a, dim=1), "tag"
+
+    def run(use_checkpoint):
+        for p in [*l1.parameters(), *l2.parameters(), x]:
+            p.grad = None
+        out = checkpoint(f, x, 2.0) if use_checkpoint else f(x, 2.0)
+        assert isinstance(out, tuple) and out[3] == "tag" and out[2].dtype == bp.int64
+        (out[0].sum() + (out[1] * out[1]).sum()).backward()
+        return [p.grad.numpy().copy() for p in [*l1.parameters(), *l2.parameters(), x]]
+
+    plain = run(False)
+    calls.clear()
+    ckpt = run(True)
+    assert len(calls) == 2  # the forward, then one recomputation for both outputs
+    for a, b in zip(plain, ckpt):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_checkpoint_under_no_grad_just_runs_the_function():
+    layer = bp.nn.Linear(3, 3)
+    with bp.no_grad():
+        out = checkpoint(layer, bp.randn(2, 3))
+    assert not out.requires_grad and out.grad_fn is None
+
+
+def test_checkpointed_model_trains_like_the_plain_one():
+    """A Module whose forward checkpoints its blocks: same losses as the plain model over steps."""
+
+    class Net(bp.nn.Module):
+        def __init__(self, use_checkpoint):
+            super().__init__()
+            self.blocks = bp.nn.ModuleList(
+                [bp.nn.Sequential(bp.nn.Linear(8, 8), bp.nn.GELU(), bp.nn.Dropout(0.2)) for _ in range(4)])
+            self.head = bp.nn.Linear(8, 3)
+            self.use_checkpoint = use_checkpoint
+
+        def forward(self, x):
+            for block in self.blocks:
+                x = checkpoint(block, x) if self.use_checkpoint else block(x)
+            return self.head(x)
+
+    bp.manual_seed(0)
+    plain = Net(False)
+    ckpt = Net(True)
+    ckpt.load_state_dict(plain.state_dict())
+    opts = [bp.optim.SGD(m.parameters(), lr=0.1, momentum=0.9) for m in (plain, ckpt)]
+    x, y = bp.randn(16, 8), bp.randint(0, 3, (16,))
+    for step in range(5):
+        losses = []
+        for model, opt in zip((plain, ckpt), opts):
+            bp.manual_seed(100 + step)  # the same dropout masks in both runs
+            opt.zero_grad()
+            loss = bp.nn.functional.cross_entropy(model(x), y)
+            loss.backward()
+            opt.step()
+            losses.append(loss.item())
+        assert losses[0] == losses[1]
+    for p, q in zip(plain.parameters(), ckpt.parameters()):
+        np.testing.assert_array_equal(p.detach().numpy(), q.detach().numpy())
