@@ -242,3 +242,23 @@ def test_linear_layout_init_and_reprs_match_torch():
     assert repr(no_bias) == repr(torch.nn.Linear(4, 2, bias=False))
     x = bp.randn(2, 3, 4)
     assert no_bias(x).shape == (2, 3, 2)
+
+
+def test_embedding_from_pretrained_and_constructor_follow_torch():
+    rng = np.random.default_rng(10)
+    table = rng.standard_normal((6, 3)).astype(np.float32)
+    ours = nn.Embedding.from_pretrained(bp.tensor(table))
+    theirs = torch.nn.Embedding.from_pretrained(torch.tensor(table))
+    assert not ours.weight.requires_grad and not theirs.weight.requires_grad
+    idx = np.array([[5, 0], [2, 2]])
+    np.testing.assert_array_equal(ours(bp.tensor(idx)).numpy(), theirs(torch.tensor(idx)).numpy())
+    ours = nn.Embedding.from_pretrained(bp.tensor(table), freeze=False, padding_idx=-1)
+    theirs = torch.nn.Embedding.from_pretrained(torch.tensor(table), freeze=False, padding_idx=-1)
+    assert ours.padding_idx == theirs.padding_idx == 5 and repr(ours) == repr(theirs)
+    (ours(bp.tensor(idx)) ** 2).sum().backward()
+    (theirs(torch.tensor(idx)) ** 2).sum().backward()
+    np.testing.assert_allclose(ours.weight.grad.numpy(), theirs.weight.grad.numpy(), rtol=1e-6)
+    with pytest.raises(ValueError, match="Padding_idx must be within num_embeddings"):
+        nn.Embedding(3, 2, padding_idx=3)
+    with pytest.raises(NotImplementedError, match="max_norm"):
+        nn.Embedding(3, 2, max_norm=1.0)

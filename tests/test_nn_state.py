@@ -300,3 +300,20 @@ def test_module_to_moves_loss_weights_and_batchnorm_without_bias():
     bn, tbn = nn.BatchNorm1d(4, bias=False), torch.nn.BatchNorm1d(4, bias=False)
     assert list(bn.state_dict()) == list(tbn.state_dict()) and repr(bn) == repr(tbn)
     assert repr(nn.LayerNorm([2, 3], bias=False)) == repr(torch.nn.LayerNorm([2, 3], bias=False))
+
+
+def test_to_accepts_torch_call_forms():
+    net = Net()
+    assert net.to("cpu") is net and net.cpu() is net and net.to(device="cpu") is net
+    net.to("cpu", bp.float64)
+    assert net.head.weight.dtype == bp.float64
+    net.to(dtype="float32")
+    assert net.head.weight.dtype == bp.float32
+    net.to(bp.zeros(1, dtype=bp.float64))
+    assert net.body[2].running_var.dtype == bp.float64 and net.steps.dtype == bp.int64
+    with pytest.raises(TypeError, match="CPU only"):
+        net.to("cuda")
+    with pytest.raises(TypeError, match="only accepts floating point"):
+        net.to(bp.int64)
+    with pytest.raises(TypeError, match="CPU only"):
+        nn.Linear(2, 2, device="cuda")

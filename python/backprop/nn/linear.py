@@ -8,6 +8,11 @@ from . import init
 from .module import Module, Parameter
 
 
+def _check_device(device):
+    if device not in (None, "cpu") and str(device) != "cpu":
+        raise TypeError(f"backprop runs on the CPU only; got device {device!r}")
+
+
 class Identity(Module):
     def __init__(self, *args, **kwargs):
         super().__init__()
@@ -19,8 +24,9 @@ class Identity(Module):
 class Linear(Module):
     """y = x W^T + b, with W of shape (out_features, in_features), initialised as in PyTorch."""
 
-    def __init__(self, in_features, out_features, bias=True, dtype=None):
+    def __init__(self, in_features, out_features, bias=True, device=None, dtype=None):
         super().__init__()
+        _check_device(device)
         self.in_features = in_features
         self.out_features = out_features
         dtype = dtype or _core.dtype.float32

@@ -208,10 +208,29 @@ class Module:
         return self
 
     # ---- dtype -----------------------------------------------------------------------------
-    def to(self, dtype=None, **kwargs):
-        dtype = kwargs.get("dtype", dtype)
-        if dtype is None or (isinstance(dtype, str) and dtype == "cpu"):
+    def to(self, *args, **kwargs):
+        """Converts floating parameters and buffers to a dtype, in place (the Parameter objects stay).
+
+        Accepts PyTorch's forms: to(dtype), to("cpu"), to("cpu", dtype), to(tensor), to(device=, dtype=).
+        """
+        dtype, device = kwargs.pop("dtype", None), kwargs.pop("device", None)
+        kwargs.pop("non_blocking", None)
+        if kwargs:
+            raise TypeError(f"to() got unexpected keyword arguments {sorted(kwargs)}")
+        for a in args:
+            if isinstance(a, Tensor):
+                dtype = a.dtype
+            elif isinstance(a, str) and a.split(":")[0] in ("cpu", "cuda", "mps", "xpu", "meta"):
+                device = a
+            elif a is not None:
+                dtype = a
+        if device is not None and str(device) != "cpu":
+            raise TypeError(f"backprop runs on the CPU only; got device {device!r}")
+        if dtype is None:
             return self
+        dtype = _core.zeros([], dtype=dtype).dtype  # every spelling: bp.float64, "float64", np.float64
+        if not dtype.is_floating_point:
+            raise TypeError(f"nn.Module.to only accepts floating point dtypes, but got desired dtype={dtype}")
         with no_grad():
             for m in self.modules():
                 for p in m._parameters.values():
@@ -222,6 +241,9 @@ class Module:
                 for name, b in m._buffers.items():
                     if b is not None and b.is_floating_point():
                         m._buffers[name] = b.to(dtype)
+        return self
+
+    def cpu(self):
         return self
 
     def double(self):

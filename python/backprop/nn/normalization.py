@@ -3,12 +3,14 @@
 from .. import _core
 from ..autograd import no_grad
 from . import functional as F
+from .linear import _check_device
 from .module import Module, Parameter
 
 
 class LayerNorm(Module):
-    def __init__(self, normalized_shape, eps=1e-5, elementwise_affine=True, bias=True, dtype=None):
+    def __init__(self, normalized_shape, eps=1e-5, elementwise_affine=True, bias=True, device=None, dtype=None):
         super().__init__()
+        _check_device(device)
         if isinstance(normalized_shape, int):
             normalized_shape = (normalized_shape,)
         self.normalized_shape = tuple(normalized_shape)
@@ -45,8 +47,7 @@ class BatchNorm1d(Module):
         self.affine = affine
         self.track_running_stats = track_running_stats
         dtype = dtype or _core.dtype.float32
-        if device not in (None, "cpu"):
-            raise TypeError(f"backprop runs on the CPU only; got device {device!r}")
+        _check_device(device)
         if affine:
             self.weight = Parameter(_core.ones(num_features, dtype=dtype))
             if bias:
