@@ -62,6 +62,9 @@ CASES = [
     ("CosineAnnealingLR", dict(T_max=4)),
     ("LinearLR", dict(start_factor=0.1, end_factor=0.9, total_iters=4)),
     ("LinearLR", dict()),
+    ("MultiStepLR", dict(milestones=[2, 5, 5, 9], gamma=0.5)),
+    ("ExponentialLR", dict(gamma=0.8)),
+    ("LambdaLR", dict(lr_lambda=lambda epoch: 1.0 / (1 + epoch))),
 ]
 
 
@@ -147,3 +150,32 @@ def test_resuming_needs_initial_lr_and_linear_lr_checks_factors():
         bp.optim.lr_scheduler.LinearLR(StandIn(0.1), start_factor=0.0)
     with pytest.raises(ValueError, match="Ending multiplicative factor"):
         bp.optim.lr_scheduler.LinearLR(StandIn(0.1), end_factor=1.5)
+
+
+def test_lambda_lr_per_group_and_callable_object_state(torch):
+    class Warmup:
+        def __init__(self, steps):
+            self.steps = steps
+
+        def __call__(self, epoch):
+            return min(1.0, (epoch + 1) / self.steps)
+
+    opt = StandIn(0.1, 0.2)
+    topt = torch.optim.SGD([{"params": [torch.zeros(1, requires_grad=True)], "lr": 0.1},
+                            {"params": [torch.zeros(1, requires_grad=True)], "lr": 0.2}])
+    lambdas = [Warmup(4), lambda e: 0.9 ** e]
+    sched = bp.optim.lr_scheduler.LambdaLR(opt, lambdas)
+    tsched = torch.optim.lr_scheduler.LambdaLR(topt, lambdas)
+    for _ in range(8):
+        assert sched.get_last_lr() == pytest.approx(tsched.get_last_lr(), rel=1e-12)
+        topt.step()
+        sched.step()
+        tsched.step()
+    state = sched.state_dict()
+    assert state["lr_lambdas"] == [{"steps": 4}, None]
+    assert state["lr_lambdas"] == tsched.state_dict()["lr_lambdas"]
+    fresh = bp.optim.lr_scheduler.LambdaLR(StandIn(0.1, 0.2), [Warmup(10), lambda e: 1.0])
+    fresh.load_state_dict(state)
+    assert fresh.lr_lambdas[0].steps == 4 and fresh.last_epoch == 8
+    with pytest.raises(ValueError, match="Expected 2 lr_lambdas"):
+        bp.optim.lr_scheduler.LambdaLR(StandIn(0.1, 0.2), [lambda e: 1.0])
