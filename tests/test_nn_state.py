@@ -117,3 +117,15 @@ def test_bad_assignments_raise():
         net.register_parameter("w", bp.ones(2))
     with pytest.raises(AttributeError, match="no attribute 'missing'"):
         net.missing
+
+
+def test_deepcopy_gives_an_independent_model():
+    import copy
+
+    net = Net()
+    twin = copy.deepcopy(net)
+    assert all(isinstance(p, nn.Parameter) for p in twin.parameters())
+    with bp.no_grad():
+        twin.head.weight.fill_(7.0)
+    assert net.head.weight.detach().numpy().max() < 7.0
+    assert list(twin.state_dict()) == list(net.state_dict())

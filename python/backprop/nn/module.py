@@ -20,9 +20,6 @@ class Parameter(Tensor):
     def __repr__(self):
         return "Parameter containing:\n" + Tensor.__repr__(self)
 
-    def __reduce_ex__(self, protocol):
-        raise TypeError("Parameters are saved through state_dict() and backprop.save, not pickle")
-
 
 class Module:
     """Base class of layers: parameters, buffers and submodules are registered by attribute."""
