@@ -17,8 +17,9 @@ class LayerNorm(Module):
         dtype = dtype or _core.dtype.float32
         if elementwise_affine:
             self.weight = Parameter(_core.ones(*self.normalized_shape, dtype=dtype))
-            self.bias = Parameter(_core.zeros(*self.normalized_shape, dtype=dtype)) if bias else None
-            if not bias:
+            if bias:
+                self.bias = Parameter(_core.zeros(*self.normalized_shape, dtype=dtype))
+            else:
                 self.register_parameter("bias", None)
         else:
             self.register_parameter("weight", None)
