@@ -231,6 +231,7 @@ def test_deepcopy_gives_an_independent_model():
     net(bp.randn(4, 3)).sum().backward()
     twin = copy.deepcopy(net)
     assert repr(twin) == repr(net)
+    assert list(twin.state_dict()) == list(net.state_dict())
     assert all(isinstance(p, nn.Parameter) for p in twin.parameters())
     for (name, p), (_, q) in zip(net.named_parameters(), twin.named_parameters()):
         assert p is not q and p.data_ptr() != q.data_ptr(), name

@@ -47,7 +47,22 @@ def _format(self, spec):
     return format(repr(self), spec)
 
 
+def _deepcopy(self, memo):
+    if id(self) in memo:
+        return memo[id(self)]
+    data = self.detach().clone()
+    if type(self) is Tensor:
+        out = data.requires_grad_(self.requires_grad) if self.is_floating_point() else data
+    else:  # nn.Parameter and other subclasses that take (data, requires_grad)
+        out = type(self)(data, requires_grad=self.requires_grad)
+    if self.grad is not None:
+        out.grad = self.grad.clone()
+    memo[id(self)] = out
+    return out
+
+
 Tensor.__repr__ = _repr
+Tensor.__deepcopy__ = _deepcopy
 Tensor.__str__ = _repr
 Tensor.__array__ = _array
 Tensor.__array_priority__ = 1000  # NumPy defers binary operators to Tensor

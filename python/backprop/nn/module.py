@@ -1,6 +1,5 @@
 """Module and Parameter: the bookkeeping every layer shares, as in torch.nn."""
 
-import copy
 from collections import OrderedDict, namedtuple
 
 from .. import _core
@@ -20,18 +19,6 @@ class Parameter(Tensor):
 
     def __repr__(self):
         return "Parameter containing:\n" + Tensor.__repr__(self)
-
-    def __reduce_ex__(self, protocol):
-        raise TypeError("Parameters are saved through state_dict() and backprop.save, not pickle")
-
-    def __deepcopy__(self, memo):
-        if id(self) in memo:
-            return memo[id(self)]
-        out = Parameter(self.detach().clone(), self.requires_grad)
-        if self.grad is not None:
-            out.grad = self.grad.detach().clone()
-        memo[id(self)] = out
-        return out
 
 
 class Module:
@@ -313,19 +300,6 @@ class Module:
         if len(lines) == 1 and not self._modules:
             return main + lines[0] + ")"
         return main + "\n  " + "\n  ".join(lines) + "\n)"
-
-    def __deepcopy__(self, memo):
-        # Tensors have no pickle support; clone buffers (and Parameters, through
-        # Parameter.__deepcopy__) so copy.deepcopy(model) works as in PyTorch.
-        for m in self.modules():
-            for b in m._buffers.values():
-                if isinstance(b, Tensor) and id(b) not in memo:
-                    memo[id(b)] = b.detach().clone()
-        new = type(self).__new__(type(self))
-        memo[id(self)] = new
-        for key, value in self.__dict__.items():
-            object.__setattr__(new, key, copy.deepcopy(value, memo))
-        return new
 
     def __dir__(self):
         return sorted(set(super().__dir__()) | set(self._parameters) | set(self._buffers) | set(self._modules))
