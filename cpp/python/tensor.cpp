@@ -17,7 +17,13 @@ py::tuple to_tuple(const Shape& s) {
 
 // A Python hook: called with the gradient, may return a replacement or None.
 GradHook python_hook(py::function fn) {
-  auto holder = std::make_shared<py::function>(std::move(fn));
+  // The hook may be destroyed inside the engine, which runs with the GIL released: take the GIL
+  // to drop the Python function.
+  std::shared_ptr<py::function> holder(new py::function(std::move(fn)), [](py::function* f) {
+    if (!Py_IsInitialized()) return;
+    py::gil_scoped_acquire gil;
+    delete f;
+  });
   return [holder](const Tensor& g) -> Tensor {
     py::gil_scoped_acquire gil;
     py::object r = (*holder)(g);

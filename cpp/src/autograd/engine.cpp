@@ -136,7 +136,6 @@ std::vector<Tensor> run_engine(const std::vector<Tensor>& outputs, const std::ve
     }
   }
 
-  std::vector<Node*> executed;
   while (!ready.empty()) {
     Node* n = ready.top();
     ready.pop();
@@ -152,7 +151,9 @@ std::vector<Tensor> run_engine(const std::vector<Tensor>& outputs, const std::ve
         for (size_t slot : slots->second) captured[slot] = grad;
       if (!(inputs && acc)) {
         input_grads = n->apply(grad);
-        executed.push_back(n);
+        // Each node runs once per backward: its saved tensors can go now, which keeps the peak
+        // memory of backward down to what is still ahead of it.
+        if (!retain_graph) n->release_saved();
       }
     }
     const auto& edges = n->next_edges();
@@ -168,9 +169,6 @@ std::vector<Tensor> run_engine(const std::vector<Tensor>& outputs, const std::ve
       }
     }
   }
-
-  if (!retain_graph)
-    for (Node* n : executed) n->release_saved();
 
   if (inputs) return captured;
   return {};
