@@ -118,3 +118,22 @@ TEST(Optim, RejectsBadParameters) {
 
 }  // namespace
 }  // namespace backprop
+
+namespace backprop {
+namespace {
+
+TEST(Optim, GroupsTakeDefaultsForWhatTheyDoNotName) {
+  Tensor a = tensor({1.0}, {1}, DType::Float64, true), b = tensor({1.0}, {1}, DType::Float64, true);
+  optim::SGD sgd({optim::ParamGroup{{a}, {}}, optim::ParamGroup{{b}, {{"lr", 0.1}}}}, {{"lr", 0.5}});
+  (a + b).sum().backward();
+  sgd.step();
+  EXPECT_DOUBLE_EQ(a.item(), 0.5);
+  EXPECT_DOUBLE_EQ(b.item(), 0.9);
+  optim::Adam adam({optim::ParamGroup{{a}, {}}}, {});
+  EXPECT_DOUBLE_EQ(adam.param_groups()[0].options.at("lr"), 1e-3);
+  optim::AdamW adamw({optim::ParamGroup{{b}, {}}}, {});
+  EXPECT_DOUBLE_EQ(adamw.param_groups()[0].options.at("weight_decay"), 1e-2);
+}
+
+}  // namespace
+}  // namespace backprop

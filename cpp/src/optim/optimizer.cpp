@@ -30,6 +30,19 @@ Tensor& buffer(ParamState& s, const char* name, const Tensor& param) {
   return it->second;
 }
 
+// `given` over the optimizer's own defaults: a caller names only what it changes (lr at least).
+Options with_defaults(Options given, const Options& standard) {
+  for (const auto& [key, value] : standard) given.emplace(key, value);
+  return given;
+}
+
+const Options kSgdDefaults{{"lr", 1e-3}, {"momentum", 0.0}, {"dampening", 0.0}, {"weight_decay", 0.0}, {"nesterov", 0.0},
+                           {"maximize", 0.0}};
+const Options kAdamDefaults{{"lr", 1e-3}, {"beta1", 0.9}, {"beta2", 0.999}, {"eps", 1e-8}, {"weight_decay", 0.0},
+                            {"amsgrad", 0.0}, {"maximize", 0.0}};
+const Options kRmspropDefaults{{"lr", 1e-2}, {"alpha", 0.99}, {"eps", 1e-8}, {"weight_decay", 0.0},
+                               {"momentum", 0.0}, {"centered", 0.0}, {"maximize", 0.0}};
+
 }  // namespace
 
 Optimizer::Optimizer(std::vector<ParamGroup> groups, Options defaults) : defaults_(std::move(defaults)) {
@@ -93,7 +106,8 @@ SGD::SGD(std::vector<Tensor> params, double lr, double momentum, double dampenin
           Options{{"lr", lr}, {"momentum", momentum}, {"dampening", dampening}, {"weight_decay", weight_decay},
                   {"nesterov", nesterov ? 1.0 : 0.0}, {"maximize", maximize ? 1.0 : 0.0}}) {}
 
-SGD::SGD(std::vector<ParamGroup> groups, Options defaults) : Optimizer(std::move(groups), std::move(defaults)) {
+SGD::SGD(std::vector<ParamGroup> groups, Options defaults)
+    : Optimizer(std::move(groups), with_defaults(std::move(defaults), kSgdDefaults)) {
   for (auto& g : param_groups())
     if (g.options["nesterov"] != 0 && (g.options["momentum"] <= 0 || g.options["dampening"] != 0))
       throw ShapeError("SGD: Nesterov momentum requires a momentum and zero dampening");
@@ -123,7 +137,8 @@ Adam::Adam(std::vector<Tensor> params, double lr, double beta1, double beta2, do
            Options{{"lr", lr}, {"beta1", beta1}, {"beta2", beta2}, {"eps", eps}, {"weight_decay", weight_decay},
                    {"amsgrad", amsgrad ? 1.0 : 0.0}, {"maximize", maximize ? 1.0 : 0.0}}) {}
 
-Adam::Adam(std::vector<ParamGroup> groups, Options defaults) : Optimizer(std::move(groups), std::move(defaults)) {
+Adam::Adam(std::vector<ParamGroup> groups, Options defaults)
+    : Optimizer(std::move(groups), with_defaults(std::move(defaults), kAdamDefaults)) {
   for (auto& g : param_groups())
     for (const char* key : {"beta1", "beta2"}) {
       double b = g.options[key];
@@ -165,7 +180,8 @@ AdamW::AdamW(std::vector<Tensor> params, double lr, double beta1, double beta2, 
             Options{{"lr", lr}, {"beta1", beta1}, {"beta2", beta2}, {"eps", eps}, {"weight_decay", weight_decay},
                     {"amsgrad", amsgrad ? 1.0 : 0.0}, {"maximize", maximize ? 1.0 : 0.0}}) {}
 
-AdamW::AdamW(std::vector<ParamGroup> groups, Options defaults) : Adam(std::move(groups), std::move(defaults)) {
+AdamW::AdamW(std::vector<ParamGroup> groups, Options defaults)
+    : Adam(std::move(groups), with_defaults(std::move(defaults), {{"weight_decay", 1e-2}})) {
   decoupled_ = true;
 }
 
@@ -177,7 +193,8 @@ RMSprop::RMSprop(std::vector<Tensor> params, double lr, double alpha, double eps
               Options{{"lr", lr}, {"alpha", alpha}, {"eps", eps}, {"weight_decay", weight_decay},
                       {"momentum", momentum}, {"centered", centered ? 1.0 : 0.0}, {"maximize", maximize ? 1.0 : 0.0}}) {}
 
-RMSprop::RMSprop(std::vector<ParamGroup> groups, Options defaults) : Optimizer(std::move(groups), std::move(defaults)) {}
+RMSprop::RMSprop(std::vector<ParamGroup> groups, Options defaults)
+    : Optimizer(std::move(groups), with_defaults(std::move(defaults), kRmspropDefaults)) {}
 
 void RMSprop::update(const Tensor& param, const Tensor& grad, ParamState& s, const Options& o) {
   double momentum = option(o, "momentum");
