@@ -158,6 +158,7 @@ IndexResult get_index(const Tensor& self, py::handle index) {
 }
 
 void set_index(Tensor& self, py::handle index, py::handle value) {
+  check_writable(self, "setitem");
   Tensor v = operand(value, self, "setitem");
   if (self.dim() == 0 && !py::isinstance<py::tuple>(index) && index.ptr() == Py_Ellipsis) {
     self.copy_(v);

@@ -93,7 +93,7 @@ py::capsule export_dlpack(const Tensor& t, bool versioned) {
     auto* m = new DLManagedTensorVersioned{};
     m->version = {1, 0};
     m->manager_ctx = ctx;
-    m->flags = 0;
+    m->flags = t.is_read_only() ? kDLFlagReadOnly : 0;
     m->deleter = [](DLManagedTensorVersioned* self) {
       delete static_cast<ExportContext*>(self->manager_ctx);
       delete self;
@@ -201,6 +201,12 @@ void bind_interop(py::module_& m, py::class_<Tensor>& cls) {
   m.def(
       "from_numpy",
       [](py::array a) {
+        char order = a.dtype().byteorder();
+        constexpr bool native_little = __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__;
+        if ((order == '>' && native_little) || (order == '<' && !native_little))
+          throw py::value_error("from_numpy: the array's byte order (dtype '" + std::string(py::str(a.dtype())) +
+                                "') differs from this machine's; convert it first with "
+                                "a.astype(a.dtype.newbyteorder('='))");
         DType dtype = dtype_of(a);
         size_t item = a.itemsize();
         Shape shape(a.shape(), a.shape() + a.ndim()), strides(a.ndim());
@@ -213,11 +219,14 @@ void bind_interop(py::module_& m, py::class_<Tensor>& cls) {
           strides[i] = a.strides(i) / static_cast<py::ssize_t>(item);
         }
         auto* keep = new py::object(a);
+        // A read-only array (np.broadcast_to, a read-only memmap, np.frombuffer over bytes) stays
+        // shared, but in-place writes through the tensor are refused rather than fault or corrupt it.
+        bool read_only = !a.writeable();
         return from_blob(const_cast<void*>(a.data()), shape, strides, dtype, [keep](void*) {
           if (!Py_IsInitialized()) return;
           py::gil_scoped_acquire gil;
           delete keep;
-        });
+        }, read_only);
       },
       py::arg("ndarray"));
 
@@ -230,7 +239,9 @@ void bind_interop(py::module_& m, py::class_<Tensor>& cls) {
         for (int64_t s : t.strides()) strides.push_back(static_cast<py::ssize_t>(s * element_size(t.dtype())));
         auto* keep = new std::shared_ptr<Storage>(t.storage());
         py::capsule base(keep, [](void* p) { delete static_cast<std::shared_ptr<Storage>*>(p); });
-        return py::array(numpy_dtype(t.dtype()), shape, strides, t.data_ptr(), base);
+        py::array out(numpy_dtype(t.dtype()), shape, strides, t.data_ptr(), base);
+        if (t.is_read_only()) out.attr("flags").attr("writeable") = false;
+        return out;
       },
       py::arg("force") = false);
 
@@ -242,6 +253,11 @@ void bind_interop(py::module_& m, py::class_<Tensor>& cls) {
           return export_dlpack(t.detach().clone(), !max_version.is_none() && max_version[py::int_(0)].cast<int>() >= 1);
         }
         bool versioned = !max_version.is_none() && max_version[py::int_(0)].cast<int>() >= 1;
+        // The legacy capsule cannot say "read-only", and its consumer may write: give it a copy.
+        if (t.is_read_only() && !versioned) {
+          NoGradGuard g;
+          return export_dlpack(t.detach().clone(), false);
+        }
         return export_dlpack(t, versioned);
       },
       py::kw_only(), py::arg("stream") = py::none(), py::arg("max_version") = py::none(),

@@ -40,7 +40,11 @@ void bind_ops(py::module_& m, py::class_<Tensor>& cls) {
   m.attr("_min_result") = namedtuple("min", "values indices");
 
   // ---- elementwise ------------------------------------------------------------------------
-  auto unary = [&](const char* name, Tensor (*f)(const Tensor&)) { def_both(m, cls, name, f, py::arg("input")); };
+  // Transcendental loops cost several adds an element, hence the factor in the work estimate.
+  auto unary = [&](const char* name, Tensor (*f)(const Tensor&)) {
+    def_both(m, cls, name, [f](const Tensor& x) { return release_gil_if(x.numel() * 4, [&] { return f(x); }); },
+             py::arg("input"));
+  };
   unary("exp", &exp);
   unary("log", &log);
   unary("sqrt", &sqrt);
@@ -52,21 +56,38 @@ void bind_ops(py::module_& m, py::class_<Tensor>& cls) {
   unary("sigmoid", &sigmoid);
   unary("tanh", &tanh);
   unary("logical_not", &logical_not);
-  def_both(m, cls, "clamp", [](const Tensor& x, std::optional<double> lo, std::optional<double> hi) { return clamp(x, lo, hi); },
-           py::arg("input"), py::arg("min") = py::none(), py::arg("max") = py::none());
-  def_both(m, cls, "clip", [](const Tensor& x, std::optional<double> lo, std::optional<double> hi) { return clamp(x, lo, hi); },
-           py::arg("input"), py::arg("min") = py::none(), py::arg("max") = py::none());
-  m.def("leaky_relu", &leaky_relu, py::arg("input"), py::arg("negative_slope") = 0.01);
-  m.def("gelu", &gelu, py::arg("input"), py::arg("approximate") = "none");
-  m.def("softplus", &softplus, py::arg("input"), py::arg("beta") = 1.0, py::arg("threshold") = 20.0);
+  auto clamped = [](const Tensor& x, std::optional<double> lo, std::optional<double> hi) {
+    return release_gil_if(x.numel() * 2, [&] { return clamp(x, lo, hi); });
+  };
+  def_both(m, cls, "clamp", clamped, py::arg("input"), py::arg("min") = py::none(), py::arg("max") = py::none());
+  def_both(m, cls, "clip", clamped, py::arg("input"), py::arg("min") = py::none(), py::arg("max") = py::none());
+  m.def("leaky_relu",
+        [](const Tensor& x, double slope) { return release_gil_if(x.numel() * 2, [&] { return leaky_relu(x, slope); }); },
+        py::arg("input"), py::arg("negative_slope") = 0.01);
+  m.def("gelu",
+        [](const Tensor& x, const std::string& approximate) {
+          return release_gil_if(x.numel() * 8, [&] { return gelu(x, approximate); });
+        },
+        py::arg("input"), py::arg("approximate") = "none");
+  m.def("softplus",
+        [](const Tensor& x, double beta, double threshold) {
+          return release_gil_if(x.numel() * 8, [&] { return softplus(x, beta, threshold); });
+        },
+        py::arg("input"), py::arg("beta") = 1.0, py::arg("threshold") = 20.0);
 
   auto binary = [&](const char* name, Tensor (*f)(const Tensor&, const Tensor&)) {
     def_both(
         m, cls, name,
         [f, name](py::handle a, py::handle b) {
-          if (py::isinstance<Tensor>(a)) return f(a.cast<Tensor>(), operand(b, a.cast<Tensor>(), name));
-          Tensor tb = b.cast<Tensor>();
-          return f(operand(a, tb, name), tb);
+          Tensor ta, tb;
+          if (py::isinstance<Tensor>(a)) {
+            ta = a.cast<Tensor>();
+            tb = operand(b, ta, name);
+          } else {
+            tb = b.cast<Tensor>();
+            ta = operand(a, tb, name);
+          }
+          return release_gil_if(std::max(ta.numel(), tb.numel()), [&] { return f(ta, tb); });
         },
         py::arg("input"), py::arg("other"));
   };
@@ -114,14 +135,16 @@ void bind_ops(py::module_& m, py::class_<Tensor>& cls) {
   def_both(m, cls, "sum",
            [](const Tensor& x, py::object dim, bool keepdim, py::object dtype) {
              Tensor src = dtype.is_none() ? x : x.to(dtype_arg(dtype));
-             return sum(src, dims_arg(dim), keepdim);
+             std::vector<int64_t> dims = dims_arg(dim);
+             return release_gil_if(src.numel(), [&] { return sum(src, dims, keepdim); });
            },
            py::arg("input"), py::arg("dim") = py::none(), py::arg("keepdim") = false, py::kw_only(),
            py::arg("dtype") = py::none());
   def_both(m, cls, "mean",
            [](const Tensor& x, py::object dim, bool keepdim, py::object dtype) {
              Tensor src = dtype.is_none() ? x : x.to(dtype_arg(dtype));
-             return mean(src, dims_arg(dim), keepdim);
+             std::vector<int64_t> dims = dims_arg(dim);
+             return release_gil_if(src.numel(), [&] { return mean(src, dims, keepdim); });
            },
            py::arg("input"), py::arg("dim") = py::none(), py::arg("keepdim") = false, py::kw_only(),
            py::arg("dtype") = py::none());
@@ -171,8 +194,12 @@ void bind_ops(py::module_& m, py::class_<Tensor>& cls) {
            py::kw_only(), py::arg("correction") = py::none());
   def_both(m, cls, "any", &reduce_any, py::arg("input"), py::arg("dim") = py::none(), py::arg("keepdim") = false);
   def_both(m, cls, "all", &reduce_all, py::arg("input"), py::arg("dim") = py::none(), py::arg("keepdim") = false);
-  def_both(m, cls, "softmax", &softmax, py::arg("input"), py::arg("dim"));
-  def_both(m, cls, "log_softmax", &log_softmax, py::arg("input"), py::arg("dim"));
+  def_both(m, cls, "softmax",
+           [](const Tensor& x, int64_t dim) { return release_gil_if(x.numel() * 8, [&] { return softmax(x, dim); }); },
+           py::arg("input"), py::arg("dim"));
+  def_both(m, cls, "log_softmax",
+           [](const Tensor& x, int64_t dim) { return release_gil_if(x.numel() * 8, [&] { return log_softmax(x, dim); }); },
+           py::arg("input"), py::arg("dim"));
 
   // ---- shape ------------------------------------------------------------------------------
   m.def("reshape", [](const Tensor& x, const Shape& shape) { return reshape(x, shape); }, py::arg("input"), py::arg("shape"));
@@ -276,7 +303,10 @@ void bind_ops(py::module_& m, py::class_<Tensor>& cls) {
   m.def("cross_entropy",
         [](const Tensor& input, const Tensor& target, std::optional<Tensor> weight, int64_t ignore_index,
            const std::string& reduction, double label_smoothing) {
-          return cross_entropy(input, target, reduction, label_smoothing, ignore_index, opt(weight));
+          Tensor w = opt(weight);
+          return release_gil_if(input.numel() * 8, [&] {
+            return cross_entropy(input, target, reduction, label_smoothing, ignore_index, w);
+          });
         },
         py::arg("input"), py::arg("target"), py::arg("weight") = py::none(), py::arg("ignore_index") = -100,
         py::arg("reduction") = "mean", py::arg("label_smoothing") = 0.0);
@@ -296,7 +326,8 @@ void bind_ops(py::module_& m, py::class_<Tensor>& cls) {
   m.def("dropout", &dropout, py::arg("input"), py::arg("p") = 0.5, py::arg("training") = true);
   m.def("layer_norm",
         [](const Tensor& x, const Shape& shape, std::optional<Tensor> w, std::optional<Tensor> b, double eps) {
-          return layer_norm(x, shape, opt(w), opt(b), eps);
+          Tensor weight = opt(w), bias = opt(b);
+          return release_gil_if(x.numel() * 8, [&] { return layer_norm(x, shape, weight, bias, eps); });
         },
         py::arg("input"), py::arg("normalized_shape"), py::arg("weight") = py::none(), py::arg("bias") = py::none(),
         py::arg("eps") = 1e-5);

@@ -33,13 +33,18 @@ GradHook python_hook(py::function fn) {
   };
 }
 
+// Elementwise operators release the GIL on large operands; `f` that releases it itself (matmul,
+// whose work is not its element count) says so with manages_gil.
 template <class F>
-void def_binary(py::class_<Tensor>& cls, const char* name, const char* op, F f, bool reflected = false) {
+void def_binary(py::class_<Tensor>& cls, const char* name, const char* op, F f, bool reflected = false,
+                bool manages_gil = false) {
   cls.def(
       name,
-      [f, op, reflected](const Tensor& self, py::handle other) {
+      [f, op, reflected, manages_gil](const Tensor& self, py::handle other) {
         Tensor o = operand(other, self, op);
-        return reflected ? f(o, self) : f(self, o);
+        Tensor a = reflected ? o : self, b = reflected ? self : o;
+        if (manages_gil) return f(a, b);
+        return release_gil_if(std::max(a.numel(), b.numel()), [&] { return f(a, b); });
       },
       py::is_operator());
 }
@@ -49,7 +54,8 @@ void def_inplace(py::class_<Tensor>& cls, const char* name, const char* op, F f)
   cls.def(name, [f, op](py::object self_obj, py::handle other) {
     Tensor& self = self_obj.cast<Tensor&>();
     Tensor o = operand(other, self, op);
-    assign_inplace(self, f(self, o), op);
+    Tensor result = release_gil_if(std::max(self.numel(), o.numel()), [&] { return f(self, o); });
+    assign_inplace(self, result, op);
     return self_obj;
   });
 }
@@ -121,22 +127,23 @@ void bind_tensor(py::module_& m, py::class_<Tensor>& cls) {
            })
       .def("__float__", [](const Tensor& t) { return t.item(); })
       .def("__int__",
-           [](const Tensor& t) {
+           [](const Tensor& t) -> py::object {
+             if (!is_floating(t.dtype())) return py::int_(t.item_int());
              double v = t.item();
              if (!std::isfinite(v)) throw py::value_error("cannot convert float " + std::to_string(v) + " to integer");
-             return static_cast<int64_t>(v);
+             // Python's int(float) is exact at any magnitude; a cast to int64_t would be undefined.
+             return py::int_(py::float_(v));
            })
       .def("__index__",
            [](const Tensor& t) {
              if (is_floating(t.dtype()) || t.numel() != 1)
                throw py::type_error("only integer tensors of a single element can be converted to an index");
-             return static_cast<int64_t>(t.item());
+             return t.item_int();
            })
       .def("item", [](const Tensor& t) -> py::object {
-        double v = t.item();
-        if (t.dtype() == DType::Int64) return py::int_(static_cast<int64_t>(v));
-        if (t.dtype() == DType::Bool) return py::bool_(v != 0);
-        return py::float_(v);
+        if (t.dtype() == DType::Int64) return py::int_(t.item_int());
+        if (t.dtype() == DType::Bool) return py::bool_(t.item_int() != 0);
+        return py::float_(t.item());
       });
 
   // ---- autograd ---------------------------------------------------------------------------
@@ -168,6 +175,7 @@ void bind_tensor(py::module_& m, py::class_<Tensor>& cls) {
             self->offset = v->offset;
             self->dtype = v->dtype;
             self->numel = v->numel;
+            std::lock_guard<std::mutex> lock(self->grad_mutex);
             if (self->grad.defined() && (self->grad.shape() != self->shape || self->grad.dtype() != self->dtype))
               self->grad = Tensor();
           })
@@ -227,8 +235,8 @@ void bind_tensor(py::module_& m, py::class_<Tensor>& cls) {
   def_binary(cls, "__rtruediv__", "div", [](const Tensor& a, const Tensor& b) { return div(a, b); }, true);
   def_binary(cls, "__pow__", "pow", [](const Tensor& a, const Tensor& b) { return pow(a, b); });
   def_binary(cls, "__rpow__", "pow", [](const Tensor& a, const Tensor& b) { return pow(a, b); }, true);
-  def_binary(cls, "__matmul__", "matmul", &matmul_released);
-  def_binary(cls, "__rmatmul__", "matmul", &matmul_released, true);
+  def_binary(cls, "__matmul__", "matmul", &matmul_released, false, true);
+  def_binary(cls, "__rmatmul__", "matmul", &matmul_released, true, true);
   def_binary(cls, "__lt__", "lt", [](const Tensor& a, const Tensor& b) { return lt(a, b); });
   def_binary(cls, "__le__", "le", [](const Tensor& a, const Tensor& b) { return le(a, b); });
   def_binary(cls, "__gt__", "gt", [](const Tensor& a, const Tensor& b) { return gt(a, b); });

@@ -23,11 +23,16 @@ class Storage {
   /// Shared by every view of this storage; bumped by in-place writes.
   uint64_t version() const { return version_.load(std::memory_order_relaxed); }
   void bump_version() { version_.fetch_add(1, std::memory_order_relaxed); }
+  /// Borrowed memory its owner marked read-only (a read-only NumPy array, a memory-mapped file):
+  /// every in-place write refuses it, since writing could fault or change data the owner guards.
+  bool read_only() const { return read_only_; }
+  void set_read_only() { read_only_ = true; }
 
  private:
   void* data_;
   size_t nbytes_;
   bool owned_;
+  bool read_only_ = false;
   std::function<void(void*)> release_;
   std::atomic<uint64_t> version_{0};
   // Scalars and other tiny tensors live inside the Storage object: one allocation fewer. The

@@ -8,6 +8,7 @@
 #include "backprop/autograd.hpp"
 #include "backprop/ops.hpp"
 #include "dispatch.hpp"
+#include "kernels/parallel.hpp"
 #include "kernels/strided.hpp"
 #include "tensor_impl.hpp"
 #include "tensor_utils.hpp"
@@ -49,19 +50,31 @@ int64_t shape_numel(const Shape& shape) {
 }
 
 namespace {
+std::string number_str(double v) {
+  std::ostringstream os;
+  os.precision(17);
+  os << v;
+  return os.str();
+}
+
 // Every tensor's geometry passes through here: sizes must be non-negative, the rank within what
 // the kernels iterate over, and the element count representable.
 int64_t checked_numel(const Shape& shape) {
   if (shape.size() > static_cast<size_t>(kMaxTensorDims))
     throw ShapeError("a tensor can have at most " + std::to_string(kMaxTensorDims) + " dimensions, got " +
                      std::to_string(shape.size()));
-  int64_t n = 1;
+  // The product of the sizes counted as at least 1 bounds every stride and offset computed from
+  // this shape (an empty tensor's other dims still enter its strides), so it must fit too.
+  int64_t n = 1, span = 1;
   bool overflow = false;
   for (int64_t s : shape) {
     if (s < 0) throw ShapeError("cannot create a tensor with a negative size: shape " + shape_str(shape));
     if (__builtin_mul_overflow(n, s, &n)) overflow = true;
+    if (__builtin_mul_overflow(span, std::max<int64_t>(s, 1), &span)) overflow = true;
   }
-  if (overflow) throw ShapeError("shape " + shape_str(shape) + " has too many elements");
+  if (overflow)
+    throw RuntimeError("shape " + shape_str(shape) + ": the size calculation overflowed (the product of the sizes "
+                       "does not fit in 64 bits)");
   return n;
 }
 }  // namespace
@@ -149,7 +162,10 @@ Tensor& Tensor::requires_grad_(bool requires_grad) {
   return *this;
 }
 
-Tensor Tensor::grad() const { return impl_->grad; }
+Tensor Tensor::grad() const {
+  std::lock_guard<std::mutex> lock(impl_->grad_mutex);
+  return impl_->grad;
+}
 
 void Tensor::set_grad(const Tensor& grad) const {
   if (grad.defined()) {
@@ -160,6 +176,7 @@ void Tensor::set_grad(const Tensor& grad) const {
       throw TypeError(std::string("assigned grad has dtype ") + dtype_name(grad.dtype()) +
                       " but the tensor has dtype " + dtype_name(dtype()));
   }
+  std::lock_guard<std::mutex> lock(impl_->grad_mutex);
   impl_->grad = grad;
 }
 
@@ -185,6 +202,7 @@ void Tensor::retain_grad() const {
   std::weak_ptr<TensorImpl> weak = impl_;
   impl_->grad_fn->pre_hooks().push_back([weak](const Tensor& g) -> Tensor {
     if (auto self = weak.lock()) {
+      std::lock_guard<std::mutex> lock(self->grad_mutex);
       if (self->grad.defined())
         self->grad = add(self->grad, g);
       else
@@ -215,6 +233,19 @@ double Tensor::item() const {
   BP_DISPATCH_ALL(dtype(), "item", v = static_cast<double>(*data<scalar_t>()));
   return v;
 }
+
+int64_t Tensor::item_int() const {
+  if (numel() != 1)
+    throw ShapeError("item: a Tensor with " + std::to_string(numel()) +
+                     " elements cannot be converted to a scalar; index or reduce it first");
+  if (is_floating(dtype()))
+    throw TypeError(std::string("item_int: the tensor holds ") + dtype_name(dtype()) + "; use item()");
+  int64_t v = 0;
+  BP_DISPATCH_ALL(dtype(), "item", v = static_cast<int64_t>(*data<scalar_t>()));
+  return v;
+}
+
+bool Tensor::is_read_only() const { return impl_->storage->read_only(); }
 
 std::vector<double> Tensor::to_vector() const {
   Tensor c = contiguous();
@@ -256,7 +287,14 @@ Tensor Tensor::contiguous() const {
 
 // ---- in-place ------------------------------------------------------------------------------------
 
+void check_writable(const Tensor& t, const char* op) {
+  if (t.defined() && t.impl()->storage->read_only())
+    throw RuntimeError(std::string(op) + ": the tensor's memory is read-only (it wraps a read-only NumPy array, "
+                       "memory map or buffer); clone() it, or pass a writable array (np.array(a)) to from_numpy");
+}
+
 void check_inplace(const Tensor& t, const char* op) {
+  check_writable(t, op);
   if (is_grad_enabled() && t.requires_grad() && t.is_leaf())
     throw RuntimeError(std::string(op) +
                        ": a leaf Variable that requires grad is being used in an in-place operation; "
@@ -341,6 +379,9 @@ Tensor tensor(std::vector<double> values, Shape shape, DType dtype, bool require
 }
 
 Tensor full(const Shape& shape, double value, DType dtype, bool requires_grad) {
+  // 2^63 is exact in double; a cast of anything outside [-2^63, 2^63) to int64 is undefined.
+  if (dtype == DType::Int64 && !(value >= -0x1p63 && value < 0x1p63))
+    throw RuntimeError("value " + number_str(value) + " cannot be converted to type int64 without overflow");
   Tensor t = make_tensor(shape, dtype);
   BP_DISPATCH_ALL(dtype, "full", {
     scalar_t* p = t.data<scalar_t>();
@@ -366,9 +407,15 @@ Tensor full_like(const Tensor& t, double value) { return full(t.shape(), value, 
 
 Tensor arange(double start, double end, double step, DType dtype) {
   if (step == 0) throw ShapeError("arange: step must be nonzero");
+  if (!std::isfinite(start) || !std::isfinite(end) || !std::isfinite(step))
+    throw ShapeError("arange: start, end and step must be finite, got " + std::to_string(start) + ", " +
+                     std::to_string(end) + " and " + std::to_string(step));
   if ((end - start) / step < 0)
     throw ShapeError("arange: upper bound and larger bound inconsistent with step sign");
-  int64_t n = static_cast<int64_t>(std::ceil((end - start) / step));
+  double count = std::ceil((end - start) / step);
+  if (!(count < 0x1p62))
+    throw RuntimeError("arange: " + std::to_string(count) + " elements is too many; check the bounds and step");
+  int64_t n = static_cast<int64_t>(count);
   Tensor t = make_tensor({n}, dtype);
   BP_DISPATCH_ALL(dtype, "arange", {
     scalar_t* p = t.data<scalar_t>();
@@ -378,12 +425,19 @@ Tensor arange(double start, double end, double step, DType dtype) {
 }
 
 Tensor from_blob(void* data, const Shape& shape, const Shape& strides, DType dtype,
-                 std::function<void(void*)> release) {
+                 std::function<void(void*)> release, bool read_only) {
   if (shape.size() != strides.size()) throw ShapeError("from_blob: shape and strides differ in length");
   int64_t extent = 1;
-  for (size_t i = 0; i < shape.size(); ++i)
-    if (shape[i] > 0) extent += (shape[i] - 1) * std::abs(strides[i]);
+  for (size_t i = 0; i < shape.size(); ++i) {
+    int64_t reach = 0;
+    if (shape[i] < 0 || strides[i] == std::numeric_limits<int64_t>::min() ||
+        (shape[i] > 0 && (__builtin_mul_overflow(shape[i] - 1, std::abs(strides[i]), &reach) ||
+                          __builtin_add_overflow(extent, reach, &extent))))
+      throw RuntimeError("from_blob: shape " + shape_str(shape) + " with strides " + shape_str(strides) +
+                         " overflows the addressable size");
+  }
   auto storage = std::make_shared<Storage>(data, static_cast<size_t>(extent) * element_size(dtype), std::move(release));
+  if (read_only) storage->set_read_only();
   return Tensor(std::make_shared<TensorImpl>(std::move(storage), shape, strides, 0, dtype));
 }
 
@@ -486,17 +540,12 @@ std::vector<bool> random_mask(int64_t n, double keep_prob) {
 
 void set_num_threads(int n) {
   if (n < 1) throw ShapeError("set_num_threads: expected a positive number of threads, got " + std::to_string(n));
+  kernels::g_num_threads.store(n, std::memory_order_relaxed);
 #ifdef _OPENMP
   omp_set_num_threads(n);
 #endif
 }
 
-int get_num_threads() {
-#ifdef _OPENMP
-  return omp_get_max_threads();
-#else
-  return 1;
-#endif
-}
+int get_num_threads() { return kernels::max_threads(); }
 
 }  // namespace backprop

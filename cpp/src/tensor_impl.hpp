@@ -1,6 +1,7 @@
 #pragma once
 // The state behind a Tensor handle. Internal: the public API reaches it only through Tensor.
 #include <memory>
+#include <mutex>
 #include <vector>
 
 #include "backprop/autograd.hpp"
@@ -34,6 +35,9 @@ class TensorImpl {
   std::weak_ptr<Node> grad_accumulator;
   // Hooks of a leaf, run before accumulation (kept here because the accumulator is weak).
   std::vector<GradHook> leaf_hooks;
+  // Guards `grad` and `grad_accumulator`: several threads may run backward into one leaf at once
+  // (Hogwild training), and a shared_ptr assigned in one thread while read in another is a race.
+  mutable std::mutex grad_mutex;
 
   void* data_ptr() const {
     return static_cast<char*>(storage->data()) + offset * static_cast<int64_t>(element_size(dtype));

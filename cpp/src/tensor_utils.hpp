@@ -12,8 +12,10 @@ Shape broadcast_shapes(const Shape& a, const Shape& b, const char* op);
 Shape broadcast_strides(const Tensor& t, const Shape& shape, const char* op);
 /// dst[...] = src broadcast to dst's shape, converting dtype; no autograd, no version bump.
 void copy_into(const Tensor& dst, const Tensor& src);
-/// Throws for in-place writes autograd cannot follow.
+/// Throws for in-place writes autograd cannot follow, and for read-only memory.
 void check_inplace(const Tensor& t, const char* op);
+/// Throws when `t`'s memory is read-only; every path that writes a tensor in place calls it.
+void check_writable(const Tensor& t, const char* op);
 /// Writes `result` into `self` and rebases self's history onto result's.
 Tensor& assign_inplace(Tensor& self, const Tensor& result, const char* op);
 void fill_uniform(const Tensor& t, double low, double high);

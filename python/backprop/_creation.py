@@ -65,6 +65,10 @@ def tensor(data, dtype=None, requires_grad=False, device=None):
         if arr.dtype == object:
             raise TypeError("tensor: could not convert the data to a numeric array; check for ragged nested lists")
         np_dtype = _infer_numpy_dtype(data, arr) if dtype is None else _numpy_dtype(dtype)
+        if arr.dtype.kind == "u" and np_dtype == np.int64 and arr.size and arr.max() > np.iinfo(np.int64).max:
+            raise OverflowError(
+                f"tensor: the value {int(arr.max())} does not fit in int64 (backprop has no unsigned 64-bit dtype)"
+            )
         # np.asarray keeps 0-d data 0-d (np.ascontiguousarray would make it 1-d).
         arr = np.asarray(arr, dtype=np_dtype, order="C")
         out = _core.from_numpy(arr).clone()

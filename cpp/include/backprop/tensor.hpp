@@ -88,6 +88,10 @@ class Tensor {
   // ---- data access ----------------------------------------------------------------------
   /// The value of a one-element tensor.
   double item() const;
+  /// The single value of an integer or bool tensor, exactly (item() goes through double).
+  int64_t item_int() const;
+  /// Whether the memory is read-only (wrapped with from_blob(..., read_only=true)).
+  bool is_read_only() const;
   /// All values in row-major order, converted to double.
   std::vector<double> to_vector() const;
   /// All values of an Int64 or Bool tensor in row-major order.
@@ -167,9 +171,10 @@ void manual_seed(uint64_t seed);
 std::string get_rng_state();
 void set_rng_state(const std::string& state);
 
-/// Wraps memory owned elsewhere; `release` runs when the last tensor using it dies.
+/// Wraps memory owned elsewhere; `release` runs when the last tensor using it dies. With
+/// `read_only`, in-place writes to the result (and to its views) throw instead of writing.
 Tensor from_blob(void* data, const Shape& shape, const Shape& strides, DType dtype,
-                 std::function<void(void*)> release);
+                 std::function<void(void*)> release, bool read_only = false);
 
 // ---- memory statistics ---------------------------------------------------------------------
 struct MemoryStats {

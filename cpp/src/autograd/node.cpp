@@ -42,6 +42,7 @@ Node::~Node() {
 
 std::shared_ptr<Node> grad_accumulator(const Tensor& leaf) {
   TensorImpl* impl = leaf.impl();
+  std::lock_guard<std::mutex> lock(impl->grad_mutex);
   if (auto existing = impl->grad_accumulator.lock()) return existing;
   auto node = std::make_shared<AccumulateGrad>(leaf.impl_ptr());
   impl->grad_accumulator = node;
@@ -53,6 +54,7 @@ std::vector<Tensor> AccumulateGrad::apply(const Tensor& grad_output) {
     throw RuntimeError("AccumulateGrad: the gradient has shape " + shape_str(grad_output.shape()) +
                        " but the leaf now has shape " + shape_str(variable_->shape) +
                        "; was .data of a parameter replaced between forward and backward?");
+  std::lock_guard<std::mutex> lock(variable_->grad_mutex);
   Tensor& grad = variable_->grad;
   if (!grad.defined()) {
     // The incoming gradient may be shared with other leaves or the caller: keep a private copy.

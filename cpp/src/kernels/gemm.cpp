@@ -55,7 +55,7 @@ T* workspace(const GemmKernelTable<T>& t) {
 int team_size(int64_t fma) {
 #ifdef _OPENMP
   if (!in_parallel_region())
-    return static_cast<int>(std::min<int64_t>(omp_get_max_threads(), std::max<int64_t>(1, fma / kFmaPerThread)));
+    return static_cast<int>(std::min<int64_t>(max_threads(), std::max<int64_t>(1, fma / kFmaPerThread)));
 #endif
   return 1;
 }

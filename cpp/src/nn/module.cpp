@@ -53,6 +53,9 @@ void Module::load_state_dict(const std::map<std::string, Tensor>& state, bool st
   if (strict && !missing.empty()) errors += "\n\tMissing key(s) in state_dict: " + missing + ".";
   errors += mismatched;
   if (!errors.empty()) throw ShapeError("Error(s) in loading state_dict:" + errors);
+  // Checked before the first copy, so a refused load leaves the module as it was.
+  for (auto& [name, p] : own)
+    if (state.count(name)) check_writable(p, "load_state_dict");
   NoGradGuard no_grad;
   for (auto& [name, p] : own) {
     auto it = state.find(name);

@@ -79,9 +79,14 @@ struct Pow : OpBase {
     b_ = save(y);
     Tensor out;
     if (dt == DType::Int64) {
+      Tensor yc = y.contiguous();
+      const int64_t* e = yc.data<int64_t>();
+      for (int64_t i = 0; i < yc.numel(); ++i)
+        if (e[i] < 0)
+          throw RuntimeError("pow: Integers to negative integer powers are not allowed; convert the base to "
+                             "floating point first (x.float() ** -1)");
       out = map_binary(x, y, dt, "pow", [](auto u, auto v) {
         using T = decltype(u);
-        if (v < 0) return T(0);
         // Square-and-multiply in unsigned arithmetic (wraps on overflow) instead of looping v times.
         uint64_t r = 1, base = static_cast<uint64_t>(static_cast<int64_t>(u)), e = static_cast<uint64_t>(static_cast<int64_t>(v));
         while (e) {
@@ -192,13 +197,23 @@ struct Where : OpBase {
 }  // namespace
 
 Tensor add(const Tensor& a, const Tensor& b) { return record(Add{}, a, b); }
-Tensor sub(const Tensor& a, const Tensor& b) { return record(Sub{}, a, b); }
+Tensor sub(const Tensor& a, const Tensor& b) {
+  if (a.dtype() == DType::Bool && b.dtype() == DType::Bool)
+    throw RuntimeError("sub: Subtraction, the `-` operator, with two bool tensors is not supported; use the `^` "
+                       "or logical_xor() operator instead");
+  return record(Sub{}, a, b);
+}
 Tensor mul(const Tensor& a, const Tensor& b) { return record(Mul{}, a, b); }
 Tensor div(const Tensor& a, const Tensor& b) { return record(Div{}, a, b); }
 Tensor pow(const Tensor& base, const Tensor& exponent) { return record(Pow{}, base, exponent); }
 Tensor pow(const Tensor& base, double exponent) { return pow(base, wrap_scalar(exponent, base)); }
 Tensor pow(double base, const Tensor& exponent) { return pow(wrap_scalar(base, exponent), exponent); }
-Tensor neg(const Tensor& a) { return record(Neg{}, a); }
+Tensor neg(const Tensor& a) {
+  if (a.dtype() == DType::Bool)
+    throw RuntimeError("neg: Negation, the `-` operator, on a bool tensor is not supported; use the `~` or "
+                       "logical_not() operator instead");
+  return record(Neg{}, a);
+}
 Tensor maximum(const Tensor& a, const Tensor& b) { return record(Extremum<true>{}, a, b); }
 Tensor minimum(const Tensor& a, const Tensor& b) { return record(Extremum<false>{}, a, b); }
 Tensor where(const Tensor& condition, const Tensor& a, const Tensor& b) { return record(Where{}, condition, a, b); }

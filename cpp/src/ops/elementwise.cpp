@@ -56,7 +56,8 @@ Tensor cast_raw(const Tensor& t, DType dtype) {
 
 Tensor wrap_scalar(double value, const Tensor& like) {
   DType dtype = like.dtype();
-  if (!is_floating(dtype)) dtype = (std::floor(value) == value && std::isfinite(value)) ? DType::Int64 : DType::Float32;
+  if (!is_floating(dtype))
+    dtype = (std::floor(value) == value && value >= -0x1p63 && value < 0x1p63) ? DType::Int64 : DType::Float32;
   return scalar_tensor(value, dtype);
 }
 

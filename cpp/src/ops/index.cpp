@@ -48,7 +48,7 @@ struct IndexSelect : OpBase {
   static constexpr const char* kName = "IndexSelectBackward0";
   int64_t dim_;
   Shape in_shape_;
-  Tensor index_;
+  int index_ = -1;  // the checked (wrapped) indices, saved
   explicit IndexSelect(int64_t dim) : dim_(dim) {}
   Tensor forward(const Tensor& x, const Tensor& index) {
     check_index_dtype(index, "index_select");
@@ -61,8 +61,9 @@ struct IndexSelect : OpBase {
       throw IndexError("index_select: the index of a 0-d tensor must have exactly one element, got " +
                        std::to_string(idx.size()));
     for (auto& i : idx) i = checked_index(i, l.size, dim_, "index_select");
-    index_ = make_tensor({static_cast<int64_t>(idx.size())}, DType::Int64);
-    std::copy(idx.begin(), idx.end(), index_.data<int64_t>());
+    Tensor checked = make_tensor({static_cast<int64_t>(idx.size())}, DType::Int64);
+    std::copy(idx.begin(), idx.end(), checked.data<int64_t>());
+    index_ = save(checked);
     Shape shape = x.shape();
     if (!shape.empty()) shape[dim_] = static_cast<int64_t>(idx.size());
     Tensor out = make_tensor(shape, x.dtype());
@@ -76,9 +77,10 @@ struct IndexSelect : OpBase {
   std::vector<Tensor> backward(const Tensor& g) {
     Tensor out = zeros(in_shape_, g.dtype());
     Tensor gc = g.contiguous();
+    Tensor index = saved(index_);
     Layout l = layout_around(in_shape_, dim_);
     BP_DISPATCH_FLOATING(g.dtype(), "index_select_backward", {
-      add_rows(gc.data<scalar_t>(), out.data<scalar_t>(), index_.data<int64_t>(), index_.numel(), l.outer, l.size,
+      add_rows(gc.data<scalar_t>(), out.data<scalar_t>(), index.data<int64_t>(), index.numel(), l.outer, l.size,
                l.inner);
     });
     return {out, Tensor()};
@@ -89,15 +91,15 @@ struct Gather : OpBase {
   static constexpr const char* kName = "GatherBackward0";
   int64_t dim_;
   Shape in_shape_;
-  Tensor index_;
+  int index_ = -1;  // a private, checked copy of the index, saved
   explicit Gather(int64_t dim) : dim_(dim) {}
   // Calls f(x_offset, index_position) for every element of index.
   template <class F>
-  void walk(const Shape& x_shape, F f) {
-    Shape ishape = index_.shape();
+  void walk(const Tensor& index, const Shape& x_shape, F f) {
+    Shape ishape = index.shape();
     Shape xs = contiguous_strides(x_shape);
-    const int64_t* ip = index_.data<int64_t>();
-    int64_t n = index_.numel(), nd = static_cast<int64_t>(ishape.size());
+    const int64_t* ip = index.data<int64_t>();
+    int64_t n = index.numel(), nd = static_cast<int64_t>(ishape.size());
     std::vector<int64_t> pos(nd, 0);
     for (int64_t k = 0; k < n; ++k) {
       int64_t off = 0;
@@ -120,26 +122,28 @@ struct Gather : OpBase {
         throw ShapeError("gather: index " + shape_str(index.shape()) + " is larger than the input " +
                          shape_str(x.shape()) + " in dimension " + std::to_string(d));
     in_shape_ = x.shape();
-    index_ = index.contiguous().clone();
-    int64_t* ip = index_.data<int64_t>();
+    Tensor checked = index.contiguous().clone();
+    int64_t* ip = checked.data<int64_t>();
     int64_t size = x.dim() == 0 ? 1 : x.shape()[dim_];
-    for (int64_t k = 0; k < index_.numel(); ++k) ip[k] = checked_index(ip[k], size, dim_, "gather");
+    for (int64_t k = 0; k < checked.numel(); ++k) ip[k] = checked_index(ip[k], size, dim_, "gather");
+    index_ = save(checked);
     Tensor xc = x.contiguous();
     Tensor out = make_tensor(index.shape(), x.dtype());
     BP_DISPATCH_ALL(x.dtype(), "gather", {
       const scalar_t* xp = xc.data<scalar_t>();
       scalar_t* op = out.data<scalar_t>();
-      walk(in_shape_, [&](int64_t off, int64_t k) { op[k] = xp[off]; });
+      walk(checked, in_shape_, [&](int64_t off, int64_t k) { op[k] = xp[off]; });
     });
     return out;
   }
   std::vector<Tensor> backward(const Tensor& g) {
+    Tensor index = saved(index_);
     Tensor out = zeros(in_shape_, g.dtype());
     Tensor gc = g.contiguous();
     BP_DISPATCH_FLOATING(g.dtype(), "gather_backward", {
       const scalar_t* gp = gc.data<scalar_t>();
       scalar_t* op = out.data<scalar_t>();
-      walk(in_shape_, [&](int64_t off, int64_t k) { op[off] += gp[k]; });
+      walk(index, in_shape_, [&](int64_t off, int64_t k) { op[off] += gp[k]; });
     });
     return {out, Tensor()};
   }

@@ -28,14 +28,14 @@ struct CrossEntropyIndices : OpBase {
   static constexpr const char* kName = "CrossEntropyLossBackward0";
   double smoothing_;
   int64_t ignore_;
-  int probs_ = -1;
-  Tensor target_, weight_;
+  int probs_ = -1, target_ = -1, weight_ = -1;
+  Tensor weight_arg_;  // read by forward, then kept only as a saved tensor
   CrossEntropyIndices(double smoothing, int64_t ignore, Tensor weight)
-      : smoothing_(smoothing), ignore_(ignore), weight_(std::move(weight)) {}
+      : smoothing_(smoothing), ignore_(ignore), weight_arg_(std::move(weight)) {}
   Tensor forward(const Tensor& x, const Tensor& target) {
     int64_t N = x.shape()[0], C = x.shape()[1];
-    target_ = target.contiguous();
-    const int64_t* t = target_.data<int64_t>();
+    Tensor tc = target.contiguous();
+    const int64_t* t = tc.data<int64_t>();
     for (int64_t n = 0; n < N; ++n)
       if (t[n] != ignore_ && (t[n] < 0 || t[n] >= C))
         throw IndexError("cross_entropy: target " + std::to_string(t[n]) + " at position " + std::to_string(n) +
@@ -48,7 +48,7 @@ struct CrossEntropyIndices : OpBase {
     BP_DISPATCH_FLOATING(x.dtype(), "cross_entropy", {
       kernels::softmax_middle<true, scalar_t>(xc.data<scalar_t>(), logp.data<scalar_t>(), N, C, 1);
       const scalar_t* lp = logp.data<scalar_t>();
-      const scalar_t* w = weight_.data<scalar_t>();
+      const scalar_t* w = weight_arg_.data<scalar_t>();
       scalar_t* o = out.data<scalar_t>();
       for (int64_t n = 0; n < N; ++n) {
         if (t[n] == ignore_) {
@@ -67,18 +67,21 @@ struct CrossEntropyIndices : OpBase {
       }
     });
     probs_ = save(logp);
+    target_ = save(tc);
+    weight_ = save(weight_arg_);
+    weight_arg_ = Tensor();
     return out;
   }
   std::vector<Tensor> backward(const Tensor& g) {
-    Tensor logp = saved(probs_);
+    Tensor logp = saved(probs_), tc = saved(target_), weight = saved(weight_);
     int64_t N = logp.shape()[0], C = logp.shape()[1];
     Tensor gc = g.contiguous();
     Tensor dx = make_tensor({N, C}, logp.dtype());
-    const int64_t* t = target_.data<int64_t>();
+    const int64_t* t = tc.data<int64_t>();
     double eps = smoothing_;
     BP_DISPATCH_FLOATING(logp.dtype(), "cross_entropy_backward", {
       const scalar_t* lp = logp.data<scalar_t>();
-      const scalar_t* w = weight_.data<scalar_t>();
+      const scalar_t* w = weight.data<scalar_t>();
       const scalar_t* gp = gc.data<scalar_t>();
       scalar_t* d = dx.data<scalar_t>();
       scalar_t wsum = 0;
@@ -105,9 +108,9 @@ struct CrossEntropyIndices : OpBase {
 struct CrossEntropyProbs : OpBase {
   static constexpr const char* kName = "CrossEntropyLossBackward0";
   double smoothing_;
-  Tensor weight_;
-  int logp_ = -1, q_ = -1;
-  CrossEntropyProbs(double smoothing, Tensor weight) : smoothing_(smoothing), weight_(std::move(weight)) {}
+  Tensor weight_arg_;
+  int logp_ = -1, q_ = -1, weight_ = -1;
+  CrossEntropyProbs(double smoothing, Tensor weight) : smoothing_(smoothing), weight_arg_(std::move(weight)) {}
   Tensor forward(const Tensor& x, const Tensor& target) {
     int64_t N = x.shape()[0], C = x.shape()[1];
     Tensor xc = x.contiguous();
@@ -119,7 +122,7 @@ struct CrossEntropyProbs : OpBase {
       kernels::softmax_middle<true, scalar_t>(xc.data<scalar_t>(), logp.data<scalar_t>(), N, C, 1);
       const scalar_t* lp = logp.data<scalar_t>();
       const scalar_t* qp = q.data<scalar_t>();
-      const scalar_t* w = weight_.data<scalar_t>();
+      const scalar_t* w = weight_arg_.data<scalar_t>();
       scalar_t* o = out.data<scalar_t>();
       for (int64_t n = 0; n < N; ++n) {
         scalar_t s = 0;
@@ -129,12 +132,13 @@ struct CrossEntropyProbs : OpBase {
     });
     logp_ = save(logp);
     q_ = save(q);
+    weight_ = save(weight_arg_);
+    weight_arg_ = Tensor();
     return out;
   }
   std::vector<Tensor> backward(const Tensor& g) {
-    Tensor logp = saved(logp_), q = saved(q_);
+    Tensor logp = saved(logp_), q = saved(q_), w = saved(weight_);
     Tensor gcol = unsqueeze(g, 1);
-    Tensor w = weight_;
     Tensor gx, gt;
     if (needs(0)) {
       Tensor wq = q * w;
@@ -148,19 +152,20 @@ struct CrossEntropyProbs : OpBase {
 struct NllLoss : OpBase {
   static constexpr const char* kName = "NllLossBackward0";
   int64_t ignore_;
-  Tensor target_, weight_;
+  int target_ = -1, weight_ = -1;
+  Tensor weight_arg_;
   Shape shape_;
-  NllLoss(int64_t ignore, Tensor weight) : ignore_(ignore), weight_(std::move(weight)) {}
+  NllLoss(int64_t ignore, Tensor weight) : ignore_(ignore), weight_arg_(std::move(weight)) {}
   Tensor forward(const Tensor& x, const Tensor& target) {
     int64_t N = x.shape()[0], C = x.shape()[1];
     shape_ = x.shape();
-    target_ = target.contiguous();
-    const int64_t* t = target_.data<int64_t>();
+    Tensor tc = target.contiguous();
+    const int64_t* t = tc.data<int64_t>();
     Tensor xc = x.contiguous();
     Tensor out = make_tensor({N}, x.dtype());
     BP_DISPATCH_FLOATING(x.dtype(), "nll_loss", {
       const scalar_t* xp = xc.data<scalar_t>();
-      const scalar_t* w = weight_.data<scalar_t>();
+      const scalar_t* w = weight_arg_.data<scalar_t>();
       scalar_t* o = out.data<scalar_t>();
       for (int64_t n = 0; n < N; ++n) {
         if (t[n] == ignore_) {
@@ -173,15 +178,19 @@ struct NllLoss : OpBase {
         o[n] = -w[t[n]] * xp[n * C + t[n]];
       }
     });
+    target_ = save(tc);
+    weight_ = save(weight_arg_);
+    weight_arg_ = Tensor();
     return out;
   }
   std::vector<Tensor> backward(const Tensor& g) {
+    Tensor tc = saved(target_), weight = saved(weight_);
     Tensor dx = zeros(shape_, g.dtype());
     Tensor gc = g.contiguous();
     int64_t N = shape_[0], C = shape_[1];
-    const int64_t* t = target_.data<int64_t>();
+    const int64_t* t = tc.data<int64_t>();
     BP_DISPATCH_FLOATING(g.dtype(), "nll_loss_backward", {
-      const scalar_t* w = weight_.data<scalar_t>();
+      const scalar_t* w = weight.data<scalar_t>();
       const scalar_t* gp = gc.data<scalar_t>();
       scalar_t* d = dx.data<scalar_t>();
       for (int64_t n = 0; n < N; ++n)
@@ -194,9 +203,10 @@ struct NllLoss : OpBase {
 // Elementwise loss; weight and pos_weight are constants.
 struct BceWithLogits : OpBase {
   static constexpr const char* kName = "BinaryCrossEntropyWithLogitsBackward0";
-  Tensor weight_, pos_weight_;
-  int x_ = -1, t_ = -1;
-  BceWithLogits(Tensor weight, Tensor pos_weight) : weight_(std::move(weight)), pos_weight_(std::move(pos_weight)) {}
+  Tensor weight_arg_, pos_weight_arg_;
+  int x_ = -1, t_ = -1, weight_ = -1, pos_weight_ = -1;
+  BceWithLogits(Tensor weight, Tensor pos_weight)
+      : weight_arg_(std::move(weight)), pos_weight_arg_(std::move(pos_weight)) {}
   Tensor forward(const Tensor& x, const Tensor& target) {
     if (target.shape() != x.shape())
       throw ShapeError("binary_cross_entropy_with_logits: target size " + shape_str(target.shape()) +
@@ -204,25 +214,29 @@ struct BceWithLogits : OpBase {
     Tensor t = cast_raw(target, x.dtype());
     x_ = save(x);
     t_ = save(t);
-    Tensor per = map_ternary(x, t, pos_weight_, "binary_cross_entropy_with_logits", [](auto v, auto tv, auto pw) {
+    Tensor per = map_ternary(x, t, pos_weight_arg_, "binary_cross_entropy_with_logits", [](auto v, auto tv, auto pw) {
       using T = decltype(v);
       T log_weight = (pw - T(1)) * tv + T(1);
       return (T(1) - tv) * v + log_weight * (std::log1p(std::exp(-std::abs(v))) + std::max(-v, T(0)));
     });
-    return per * weight_;
+    Tensor out = per * weight_arg_;
+    weight_ = save(weight_arg_);
+    pos_weight_ = save(pos_weight_arg_);
+    weight_arg_ = pos_weight_arg_ = Tensor();
+    return out;
   }
   std::vector<Tensor> backward(const Tensor& g) {
-    Tensor x = saved(x_), t = saved(t_);
-    Tensor gw = g * weight_;
+    Tensor x = saved(x_), t = saved(t_), weight = saved(weight_), pos_weight = saved(pos_weight_);
+    Tensor gw = g * weight;
     Tensor gx, gt;
     if (needs(0))
-      gx = gw * map_ternary(x, t, pos_weight_, "bce_backward", [](auto v, auto tv, auto pw) {
+      gx = gw * map_ternary(x, t, pos_weight, "bce_backward", [](auto v, auto tv, auto pw) {
              using T = decltype(v);
              T s = T(1) / (T(1) + std::exp(-v));
              return s * (pw * tv + T(1) - tv) - pw * tv;
            });
     if (needs(1))
-      gt = gw * map_ternary(x, t, pos_weight_, "bce_backward", [](auto v, auto, auto pw) {
+      gt = gw * map_ternary(x, t, pos_weight, "bce_backward", [](auto v, auto, auto pw) {
              using T = decltype(v);
              T log_sigmoid = -(std::log1p(std::exp(-std::abs(v))) + std::max(-v, T(0)));
              return -(v + (pw - T(1)) * log_sigmoid);

@@ -8,19 +8,20 @@ namespace {
 struct Dropout : OpBase {
   static constexpr const char* kName = "NativeDropoutBackward0";
   double p_;
-  Tensor mask_;  // 0 or 1/(1-p), so backward is one multiply
+  int mask_ = -1;  // 0 or 1/(1-p), so backward is one multiply
   explicit Dropout(double p) : p_(p) {}
   Tensor forward(const Tensor& x) {
     std::vector<bool> keep = random_mask(x.numel(), 1.0 - p_);
-    mask_ = make_tensor(x.shape(), x.dtype());
+    Tensor mask = make_tensor(x.shape(), x.dtype());
     double scale = p_ >= 1.0 ? 0.0 : 1.0 / (1.0 - p_);
     BP_DISPATCH_FLOATING(x.dtype(), "dropout", {
-      scalar_t* m = mask_.data<scalar_t>();
+      scalar_t* m = mask.data<scalar_t>();
       for (int64_t i = 0; i < x.numel(); ++i) m[i] = keep[i] ? static_cast<scalar_t>(scale) : scalar_t(0);
     });
-    return x * mask_;
+    mask_ = save(mask);
+    return x * mask;
   }
-  std::vector<Tensor> backward(const Tensor& g) { return {g * mask_}; }
+  std::vector<Tensor> backward(const Tensor& g) { return {g * saved(mask_)}; }
 };
 
 }  // namespace

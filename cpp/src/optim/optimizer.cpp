@@ -5,6 +5,7 @@
 #include "../dispatch.hpp"
 #include "../kernels/optim.hpp"
 #include "../tensor_impl.hpp"
+#include "../tensor_utils.hpp"
 #include "backprop/autograd.hpp"
 #include "backprop/optim.hpp"
 
@@ -23,10 +24,20 @@ void check_nonnegative(const Options& o, const char* key, const char* opt) {
     throw ShapeError(std::string(opt) + ": invalid " + key + " value: " + std::to_string(it->second));
 }
 
-// The state buffer `name`, created as zeros like `param` on first use.
-Tensor& buffer(ParamState& s, const char* name, const Tensor& param) {
+// The state buffer `name`, created as zeros like `param` on first use. A fused update walks the
+// parameter's numel over every buffer, so a buffer left from before `.data` was replaced (another
+// size or dtype) must stop the step rather than be read past its end.
+Tensor& buffer(ParamState& s, const char* name, const Tensor& param, const char* opt) {
   auto it = s.buffers.find(name);
-  if (it == s.buffers.end()) it = s.buffers.emplace(name, zeros(param.shape(), param.dtype())).first;
+  if (it == s.buffers.end()) return s.buffers.emplace(name, zeros(param.shape(), param.dtype())).first->second;
+  const Tensor& b = it->second;
+  if (b.shape() != param.shape() || b.dtype() != param.dtype())
+    throw RuntimeError(std::string(opt) + ": the state '" + name + "' has shape " + shape_str(b.shape()) + " and dtype " +
+                       dtype_name(b.dtype()) + " but its parameter now has shape " + shape_str(param.shape()) +
+                       " and dtype " + dtype_name(param.dtype()) +
+                       "; the parameter's .data was replaced after a step: create a new optimizer for it");
+  if (!b.is_contiguous())
+    throw RuntimeError(std::string(opt) + ": the state '" + name + "' is not contiguous");
   return it->second;
 }
 
@@ -91,6 +102,11 @@ void Optimizer::step() {
       if (!grad.defined()) continue;
       if (!p.is_contiguous())
         throw RuntimeError(std::string(name()) + ": parameters must be contiguous; got strides " + shape_str(p.strides()));
+      if (grad.shape() != p.shape() || grad.dtype() != p.dtype())
+        throw RuntimeError(std::string(name()) + ": a parameter of shape " + shape_str(p.shape()) + " and dtype " +
+                           dtype_name(p.dtype()) + " has a gradient of shape " + shape_str(grad.shape()) +
+                           " and dtype " + dtype_name(grad.dtype()) + "; set .grad to a tensor like the parameter");
+      check_writable(p, name());
       ParamState& s = state_[p.impl()];
       s.step += 1;
       update(p, grad.contiguous(), s, g.options);
@@ -123,7 +139,7 @@ void SGD::update(const Tensor& param, const Tensor& grad, ParamState& s, const O
     scalar_t* buf = nullptr;
     if (momentum != 0) {
       a.first_step = s.buffers.count("momentum_buffer") == 0;
-      buf = buffer(s, "momentum_buffer", param).data<scalar_t>();
+      buf = buffer(s, "momentum_buffer", param, name()).data<scalar_t>();
     }
     kernels::sgd_update<scalar_t>(param.data<scalar_t>(), grad.data<scalar_t>(), buf, param.numel(), a);
   });
@@ -167,9 +183,9 @@ void Adam::update(const Tensor& param, const Tensor& grad, ParamState& s, const 
                                   amsgrad,
                                   option(o, "maximize") != 0,
                                   decoupled_};
-    scalar_t* m = buffer(s, "exp_avg", param).data<scalar_t>();
-    scalar_t* v = buffer(s, "exp_avg_sq", param).data<scalar_t>();
-    scalar_t* vmax = amsgrad ? buffer(s, "max_exp_avg_sq", param).data<scalar_t>() : nullptr;
+    scalar_t* m = buffer(s, "exp_avg", param, name()).data<scalar_t>();
+    scalar_t* v = buffer(s, "exp_avg_sq", param, name()).data<scalar_t>();
+    scalar_t* vmax = amsgrad ? buffer(s, "max_exp_avg_sq", param, name()).data<scalar_t>() : nullptr;
     kernels::adam_update<scalar_t>(param.data<scalar_t>(), grad.data<scalar_t>(), m, v, vmax, param.numel(), a);
   });
 }
@@ -204,9 +220,9 @@ void RMSprop::update(const Tensor& param, const Tensor& grad, ParamState& s, con
                                      static_cast<scalar_t>(option(o, "eps")),
                                      static_cast<scalar_t>(option(o, "weight_decay")), static_cast<scalar_t>(momentum),
                                      centered, option(o, "maximize") != 0};
-    scalar_t* sq = buffer(s, "square_avg", param).data<scalar_t>();
-    scalar_t* ga = centered ? buffer(s, "grad_avg", param).data<scalar_t>() : nullptr;
-    scalar_t* buf = momentum > 0 ? buffer(s, "momentum_buffer", param).data<scalar_t>() : nullptr;
+    scalar_t* sq = buffer(s, "square_avg", param, name()).data<scalar_t>();
+    scalar_t* ga = centered ? buffer(s, "grad_avg", param, name()).data<scalar_t>() : nullptr;
+    scalar_t* buf = momentum > 0 ? buffer(s, "momentum_buffer", param, name()).data<scalar_t>() : nullptr;
     kernels::rmsprop_update<scalar_t>(param.data<scalar_t>(), grad.data<scalar_t>(), sq, ga, buf, param.numel(), a);
   });
 }
