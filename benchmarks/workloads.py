@@ -14,7 +14,7 @@ MLP_CASES = [
     for sizes, batch in [([2, 16, 16, 2], 32), ([784, 256, 256, 10], 64), ([784, 1024, 1024, 10], 1024)]
 ]
 
-CHAIN_CASES = [{"name": "300 scalar ops fwd+bwd", "ops": 300, "libs": ["backprop", "torch", "micrograd"]}]
+CHAIN_CASES = [{"name": "per op, 300-op scalar chain fwd+bwd", "ops": 300, "libs": ["backprop", "torch", "micrograd"]}]
 
 DIGITS_CASES = [{"name": "digits MLP epoch", "hidden": [128, 64], "batch": 32, "libs": ["backprop", "torch"]}]
 
