@@ -8,11 +8,10 @@ import pytest
 import backprop as bp
 from backprop.nn.utils import clip_grad_norm_, clip_grad_value_
 
-torch = pytest.importorskip("torch")
-
 
 def _pair(shapes, scale, dtype, seed=0, with_grad=None):
     """The same parameters and gradients in both libraries; with_grad[i] False leaves grad unset."""
+    torch = pytest.importorskip("torch")
     rng = np.random.default_rng(seed)
     ours, theirs = [], []
     for i, shape in enumerate(shapes):
@@ -38,6 +37,7 @@ def _assert_grads_equal(ours, theirs, rtol):
 @pytest.mark.parametrize("dtype,rtol", [(np.float32, 1e-5), (np.float64, 1e-12)])
 @pytest.mark.parametrize("max_norm", [0.5, 1e6])
 def test_clip_grad_norm_matches_torch(norm_type, dtype, rtol, max_norm):
+    torch = pytest.importorskip("torch")
     ours, theirs = _pair([(3, 4), (4,), (2, 2, 2)], 2.0, dtype)
     total = clip_grad_norm_(ours, max_norm, norm_type=norm_type)
     ttotal = torch.nn.utils.clip_grad_norm_(theirs, max_norm, norm_type=norm_type)
@@ -48,6 +48,7 @@ def test_clip_grad_norm_matches_torch(norm_type, dtype, rtol, max_norm):
 
 
 def test_accepts_a_single_tensor_and_a_generator_and_skips_missing_grads():
+    torch = pytest.importorskip("torch")
     ours, theirs = _pair([(5,), (3, 3), (2,)], 3.0, np.float64, seed=1, with_grad=[True, False, True])
     total = clip_grad_norm_(iter(ours), 1.0)  # a generator, like model.parameters()
     ttotal = torch.nn.utils.clip_grad_norm_(iter(theirs), 1.0)
@@ -62,6 +63,7 @@ def test_accepts_a_single_tensor_and_a_generator_and_skips_missing_grads():
 
 
 def test_no_gradients_gives_zero():
+    torch = pytest.importorskip("torch")
     p = bp.zeros(3, requires_grad=True)
     total = clip_grad_norm_([p], 1.0)
     assert total.item() == torch.nn.utils.clip_grad_norm_([torch.zeros(3, requires_grad=True)], 1.0).item() == 0.0
@@ -78,6 +80,7 @@ def test_nonfinite_norm():
 
 
 def test_clip_grad_value_matches_torch():
+    torch = pytest.importorskip("torch")
     ours, theirs = _pair([(4, 5), (7,), (3,)], 1.0, np.float32, seed=3, with_grad=[True, True, False])
     assert clip_grad_value_(ours, 0.3) is None
     assert torch.nn.utils.clip_grad_value_(theirs, 0.3) is None

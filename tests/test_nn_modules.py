@@ -5,7 +5,6 @@ import pytest
 
 import backprop as bp
 
-torch = pytest.importorskip("torch")
 nn = bp.nn
 
 
@@ -22,6 +21,7 @@ def grads_match(ours, theirs, rtol=1e-5, atol=1e-6):
 
 
 def run_both(ours, theirs, x_np, train=True):
+    torch = pytest.importorskip("torch")
     ours.train(train)
     theirs.train(train)
     x = bp.tensor(x_np, requires_grad=True)
@@ -39,6 +39,7 @@ def run_both(ours, theirs, x_np, train=True):
 @pytest.mark.parametrize("shape", [(8, 5), (6, 5, 7)])
 @pytest.mark.parametrize("affine", [True, False])
 def test_batchnorm1d_matches_torch(train, shape, affine):
+    torch = pytest.importorskip("torch")
     ours, theirs = nn.BatchNorm1d(5, affine=affine), torch.nn.BatchNorm1d(5, affine=affine)
     rng = np.random.default_rng(0)
     if affine:
@@ -64,6 +65,7 @@ def test_batchnorm1d_matches_torch(train, shape, affine):
 @pytest.mark.parametrize("shape,normalized", [((4, 6), (6,)), ((2, 3, 4), (3, 4)), ((2, 3, 4), (4,))])
 @pytest.mark.parametrize("train", [True, False])
 def test_layernorm_matches_torch(shape, normalized, train):
+    torch = pytest.importorskip("torch")
     ours, theirs = nn.LayerNorm(normalized), torch.nn.LayerNorm(normalized)
     rng = np.random.default_rng(1)
     with torch.no_grad():
@@ -75,6 +77,7 @@ def test_layernorm_matches_torch(shape, normalized, train):
 
 
 def test_dropout_eval_is_identity_and_train_scales():
+    torch = pytest.importorskip("torch")
     d = nn.Dropout(0.3)
     x = bp.randn(1000, 10)
     d.eval()
@@ -100,11 +103,13 @@ def test_dropout_gradient_uses_the_same_mask():
     ("Softmax", (1,)), ("Identity", ()), ("Flatten", ()), ("Softplus", ()),
 ])
 def test_activation_layers_match_torch(cls, args):
+    torch = pytest.importorskip("torch")
     x = np.random.default_rng(2).standard_normal((4, 3, 2)).astype(np.float32)
     run_both(getattr(nn, cls)(*args), getattr(torch.nn, cls)(*args), x)
 
 
 def test_sequential_with_fused_linear_activation_matches_torch():
+    torch = pytest.importorskip("torch")
     rng = np.random.default_rng(3)
     for act in ("ReLU", "Tanh", "Sigmoid"):
         ours = nn.Sequential(nn.Linear(6, 8), getattr(nn, act)(), nn.Linear(8, 3))
@@ -115,6 +120,7 @@ def test_sequential_with_fused_linear_activation_matches_torch():
 
 
 def test_embedding_matches_torch():
+    torch = pytest.importorskip("torch")
     ours, theirs = nn.Embedding(10, 4, padding_idx=0), torch.nn.Embedding(10, 4, padding_idx=0)
     copy_params(ours, theirs)
     idx = np.array([[1, 2, 0], [2, 9, 1]])
@@ -128,6 +134,7 @@ def test_embedding_matches_torch():
 
 @pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
 def test_losses_match_torch(reduction):
+    torch = pytest.importorskip("torch")
     rng = np.random.default_rng(6)
     logits = rng.standard_normal((7, 4)).astype(np.float32)
     labels = np.array([0, 3, 1, 1, 2, 0, 3])
@@ -155,6 +162,7 @@ def test_losses_match_torch(reduction):
 
 def test_training_run_follows_torch():
     """Sequential + Adam + cross-entropy: the same losses as PyTorch from the same weights."""
+    torch = pytest.importorskip("torch")
     rng = np.random.default_rng(7)
     ours = nn.Sequential(nn.Linear(10, 16), nn.ReLU(), nn.Linear(16, 16), nn.Tanh(), nn.Linear(16, 3)).double()
     theirs = torch.nn.Sequential(torch.nn.Linear(10, 16), torch.nn.ReLU(), torch.nn.Linear(16, 16), torch.nn.Tanh(),
@@ -191,6 +199,7 @@ def test_linear_init_statistics():
 ])
 @pytest.mark.parametrize("shape", [(8, 5), (4, 5, 3)])
 def test_batchnorm1d_options_match_torch(kwargs, shape):
+    torch = pytest.importorskip("torch")
     ours, theirs = nn.BatchNorm1d(5, **kwargs).double(), torch.nn.BatchNorm1d(5, **kwargs).double()
     rng = np.random.default_rng(8)
     with torch.no_grad():
@@ -212,6 +221,7 @@ def test_batchnorm1d_options_match_torch(kwargs, shape):
 
 
 def test_dropout_eval_matches_torch_exactly_and_p_edges():
+    torch = pytest.importorskip("torch")
     x = np.random.default_rng(9).standard_normal((6, 7)).astype(np.float32)
     ours, theirs = nn.Dropout(0.4).eval(), torch.nn.Dropout(0.4).eval()
     run_both(ours, theirs, x, train=False)
@@ -223,6 +233,7 @@ def test_dropout_eval_matches_torch_exactly_and_p_edges():
 
 
 def test_linear_layout_init_and_reprs_match_torch():
+    torch = pytest.importorskip("torch")
     bp.manual_seed(1)
     torch.manual_seed(1)
     for fan_in, fan_out in [(3, 2000), (512, 64)]:
@@ -245,6 +256,7 @@ def test_linear_layout_init_and_reprs_match_torch():
 
 
 def test_embedding_from_pretrained_and_constructor_follow_torch():
+    torch = pytest.importorskip("torch")
     rng = np.random.default_rng(10)
     table = rng.standard_normal((6, 3)).astype(np.float32)
     ours = nn.Embedding.from_pretrained(bp.tensor(table))

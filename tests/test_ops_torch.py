@@ -3,8 +3,6 @@
 import numpy as np
 import pytest
 
-torch = pytest.importorskip("torch")
-
 import backprop as bp  # noqa: E402
 import backprop.nn.functional as F  # noqa: E402
 
@@ -12,6 +10,7 @@ TOL = {"float32": dict(rtol=2e-4, atol=2e-5), "float64": dict(rtol=1e-9, atol=1e
 
 
 def _extras(lib, ex, dtype):
+    torch = pytest.importorskip("torch")
     out = {}
     for k, v in ex.items():
         v = np.asarray(v)
@@ -23,6 +22,7 @@ def _extras(lib, ex, dtype):
 
 
 def _run(lib, case, arrays, extras, dtype, upstream_seed):
+    torch = pytest.importorskip("torch")
     functional = torch.nn.functional if lib is torch else F
     dt = getattr(lib, dtype)
     xs = [lib.tensor(a, dtype=dt, requires_grad=True) for a in arrays]
@@ -37,6 +37,7 @@ def _run(lib, case, arrays, extras, dtype, upstream_seed):
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_forward_and_backward_match_torch(op_case, dtype):
+    torch = pytest.importorskip("torch")
     arrays, extras = op_case.arrays(seed=7)
     t_out, t_val, t_grads = _run(torch, op_case, arrays, extras, dtype, 11)
     b_out, b_val, b_grads = _run(bp, op_case, arrays, extras, dtype, 11)
@@ -57,6 +58,7 @@ def test_forward_and_backward_match_torch(op_case, dtype):
 @pytest.mark.parametrize("op", ["__lt__", "__le__", "__gt__", "__ge__", "__eq__", "__ne__"])
 @pytest.mark.parametrize("dtype", ["float32", "float64", "int64"])
 def test_comparisons_match_torch(op, dtype, rng):
+    torch = pytest.importorskip("torch")
     a = rng.integers(-2, 3, size=(3, 1, 4))
     b = rng.integers(-2, 3, size=(2, 4))
     bt = getattr(bp.tensor(a, dtype=getattr(bp, dtype)), op)(bp.tensor(b, dtype=getattr(bp, dtype)))
@@ -77,6 +79,7 @@ def test_comparison_of_tensor_requiring_grad_has_no_grad():
 @pytest.mark.parametrize("dim", [None, 0, 1, -1])
 @pytest.mark.parametrize("keepdim", [False, True])
 def test_argmax_matches_torch(dim, keepdim, rng):
+    torch = pytest.importorskip("torch")
     a = rng.permutation(12).reshape(3, 4).astype(np.float32)
     if dim is None and keepdim:
         kwargs = {"keepdim": True}
@@ -91,6 +94,7 @@ def test_argmax_matches_torch(dim, keepdim, rng):
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_max_dim_indices_match_torch(dtype, rng):
+    torch = pytest.importorskip("torch")
     a = rng.permutation(24).reshape(2, 3, 4).astype(dtype)
     for dim in range(-3, 3):
         b = bp.tensor(a).max(dim=dim)
@@ -104,6 +108,7 @@ def test_max_dim_indices_match_torch(dtype, rng):
 
 
 def test_max_ties_share_gradient_like_torch():
+    torch = pytest.importorskip("torch")
     a = np.array([[1.0, 3.0, 3.0], [2.0, 2.0, 0.0]])
     x = bp.tensor(a, requires_grad=True)
     tx = torch.tensor(a, requires_grad=True)
@@ -113,6 +118,7 @@ def test_max_ties_share_gradient_like_torch():
 
 
 def test_integer_arithmetic_matches_torch(rng):
+    torch = pytest.importorskip("torch")
     a = rng.integers(-5, 6, size=(3, 4))
     b = rng.integers(1, 4, size=(4,))
     for name in ["__add__", "__sub__", "__mul__", "__truediv__", "__pow__"]:
@@ -126,12 +132,14 @@ def test_integer_arithmetic_matches_torch(rng):
 
 
 def test_large_integer_power_is_exact():
+    torch = pytest.importorskip("torch")
     np.testing.assert_array_equal((bp.tensor([3, -2, 7]) ** 13).numpy(), (torch.tensor([3, -2, 7]) ** 13).numpy())
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_large_inputs_use_parallel_kernels_and_match_torch(dtype, rng):
     # Large enough to cross the OpenMP grain size in elementwise, reduction and softmax kernels.
+    torch = pytest.importorskip("torch")
     a = rng.normal(size=(300, 257))
     b = rng.normal(size=(257,))
     dt, tdt = getattr(bp, dtype), getattr(torch, dtype)

@@ -5,8 +5,6 @@ import pytest
 
 import backprop as bp
 
-torch = pytest.importorskip("torch")
-
 STEPS = 40
 
 CONFIGS = [
@@ -53,7 +51,7 @@ def _loss(lib, F, params, x, y):
 def _trajectory(lib, name, kwargs, dtype, clip=None):
     """Parameters after each of STEPS optimizer steps, with `lib` (backprop or torch)."""
     params = [lib.tensor(w, requires_grad=True) for w in _weights(dtype)]
-    extra = {"foreach": False} if lib is torch else {}  # torch's single-tensor path, the one we follow
+    extra = {"foreach": False} if lib is not bp else {}  # torch's single-tensor path, the one we follow
     opt = getattr(lib.optim, name)(params, **extra, **kwargs)
     out = []
     for x, y in _batches(dtype):
@@ -71,6 +69,7 @@ def _trajectory_backprop(name, kwargs, dtype, clip=None):
 
 
 def _trajectory_torch(name, kwargs, dtype, clip=None):
+    torch = pytest.importorskip("torch")
     return _trajectory(torch, name, kwargs, dtype, clip)
 
 
@@ -87,6 +86,7 @@ def test_optimizer_matches_torch(name, kwargs, dtype, rtol):
 @pytest.mark.parametrize("dtype,rtol", [(np.float32, 1e-4), (np.float64, 1e-10)])
 @pytest.mark.parametrize("norm_type", [2.0, 1.0, float("inf")])
 def test_clip_grad_norm_matches_torch(dtype, rtol, norm_type):
+    torch = pytest.importorskip("torch")
     def ours(params):
         bp.nn.utils.clip_grad_norm_(params, 0.5, norm_type=norm_type)
 
@@ -101,6 +101,7 @@ def test_clip_grad_norm_matches_torch(dtype, rtol, norm_type):
 
 
 def test_clip_grad_value_matches_torch():
+    torch = pytest.importorskip("torch")
     a = _trajectory_backprop("SGD", dict(lr=0.1), np.float64, clip=lambda ps: bp.nn.utils.clip_grad_value_(ps, 0.05))
     b = _trajectory_torch("SGD", dict(lr=0.1), np.float64, clip=lambda ps: torch.nn.utils.clip_grad_value_(ps, 0.05))
     for pa_list, pb_list in zip(a, b):
@@ -109,6 +110,7 @@ def test_clip_grad_value_matches_torch():
 
 
 def test_param_groups_and_lr_changes_follow_torch():
+    torch = pytest.importorskip("torch")
     def run(lib, F, make_opt):
         params = [lib.tensor(w, requires_grad=True) for w in _weights(np.float64)]
         opt = make_opt(params)

@@ -30,17 +30,19 @@ TEST(Nn, StateDictRoundTripAndErrors) {
   sd.erase("bias");
   try {
     b.load_state_dict(sd);
-    FAIL() << "expected ShapeError";
-  } catch (const ShapeError& e) {
+    FAIL() << "expected RuntimeError";
+  } catch (const RuntimeError& e) {
     EXPECT_NE(std::string(e.what()).find("Missing key(s) in state_dict: \"bias\""), std::string::npos);
   }
   sd = a.state_dict();
   sd["weight"] = zeros({2, 2});
-  EXPECT_THROW(b.load_state_dict(sd), ShapeError);
+  EXPECT_THROW(b.load_state_dict(sd), RuntimeError);
   sd = a.state_dict();
   sd["extra"] = zeros({1});
-  EXPECT_THROW(b.load_state_dict(sd), ShapeError);
-  b.load_state_dict(sd, false);
+  EXPECT_THROW(b.load_state_dict(sd), RuntimeError);
+  auto result = b.load_state_dict(sd, false);
+  EXPECT_EQ(result.unexpected_keys, std::vector<std::string>{"extra"});
+  EXPECT_TRUE(result.missing_keys.empty());
 }
 
 TEST(Nn, TrainsXor) {

@@ -2,16 +2,59 @@
 /// \file nn.hpp
 /// Layers for C++ applications, with PyTorch's parameter layout, initialisation and names, so
 /// that state dicts move between Python and C++ through backprop::save / backprop::load.
+#include <initializer_list>
 #include <map>
 #include <memory>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "backprop/tensor.hpp"
 
 namespace backprop::nn {
 
-/// A layer: named parameters, named children, forward, train/eval mode.
+/// Named tensors in insertion order, like PyTorch's OrderedDict state dicts. It converts to and
+/// from std::map, so backprop::save(module.state_dict(), path) and
+/// module.load_state_dict(backprop::load(path)) work as they read.
+class StateDict {
+ public:
+  using value_type = std::pair<std::string, Tensor>;
+  using const_iterator = std::vector<value_type>::const_iterator;
+
+  StateDict() = default;
+  StateDict(std::initializer_list<value_type> items);
+  explicit StateDict(std::vector<value_type> items);
+  /// Keys in the map's (sorted) order.
+  StateDict(const std::map<std::string, Tensor>& items);  // NOLINT(google-explicit-constructor)
+  operator std::map<std::string, Tensor>() const;         // NOLINT(google-explicit-constructor)
+
+  /// The tensor under `key`, inserted at the end when absent (as std::map's operator[]).
+  Tensor& operator[](const std::string& key);
+  /// Throws IndexError when `key` is absent.
+  const Tensor& at(const std::string& key) const;
+  size_t count(const std::string& key) const { return index_.count(key); }
+  bool contains(const std::string& key) const { return count(key) != 0; }
+  /// Removes `key`, keeping the order of the others; returns how many were removed (0 or 1).
+  size_t erase(const std::string& key);
+  std::vector<std::string> keys() const;
+  size_t size() const { return items_.size(); }
+  bool empty() const { return items_.empty(); }
+  const_iterator begin() const { return items_.begin(); }
+  const_iterator end() const { return items_.end(); }
+
+ private:
+  std::vector<value_type> items_;
+  std::unordered_map<std::string, size_t> index_;
+};
+
+/// What load_state_dict found: keys the module has and the state lacks, and the reverse.
+struct IncompatibleKeys {
+  std::vector<std::string> missing_keys;
+  std::vector<std::string> unexpected_keys;
+};
+
+/// A layer: named parameters, named children, forward, train/eval mode. Its bookkeeping follows
+/// Python's backprop.nn.Module (and so PyTorch's): the same names, order and errors.
 class Module {
  public:
   virtual ~Module() = default;
@@ -22,10 +65,18 @@ class Module {
   std::vector<Tensor> parameters() const;
   /// Parameters by dotted name ("0.weight", "0.bias" inside a Sequential).
   std::vector<std::pair<std::string, Tensor>> named_parameters(const std::string& prefix = "") const;
-  /// named_parameters() as a map, for backprop::save.
-  std::map<std::string, Tensor> state_dict() const;
-  /// Copies values from `state`; throws on missing, unexpected (when strict) or mis-shaped keys.
-  void load_state_dict(const std::map<std::string, Tensor>& state, bool strict = true);
+  /// Direct children in registration order ("0", "1", ... inside a Sequential).
+  std::vector<std::pair<std::string, std::shared_ptr<Module>>> named_children() const;
+  std::vector<std::shared_ptr<Module>> children() const;
+  /// Detached parameters by dotted name, in registration order (PyTorch's key order).
+  StateDict state_dict() const;
+  /// Copies values from `state`. Throws RuntimeError, with PyTorch's message ("Error(s) in loading
+  /// state_dict for Sequential: ...": missing keys, then unexpected ones, then size mismatches),
+  /// when keys are missing or unexpected (strict only) or shapes differ (always); a refused load
+  /// changes nothing. Unexpected keys are listed in the order PyTorch finds them.
+  IncompatibleKeys load_state_dict(const StateDict& state, bool strict = true);
+  /// The class name without namespaces ("Linear", "Sequential"), as Python's type(m).__name__.
+  virtual std::string name() const;
   void zero_grad(bool set_to_none = true);
   void train(bool mode = true);
   void eval() { train(false); }
@@ -39,6 +90,9 @@ class Module {
   std::vector<std::pair<std::string, Tensor>> params_;
   std::vector<std::pair<std::string, std::shared_ptr<Module>>> children_;
   bool training_ = true;
+
+  // (dotted prefix, module) for this module and its descendants, each module once, depth first.
+  void collect_modules(const std::string& prefix, std::vector<std::pair<std::string, const Module*>>& out) const;
 };
 
 /// y = x W^T + b with W of shape (out, in), initialised like torch.nn.Linear.
@@ -62,7 +116,9 @@ class Sigmoid : public Module {
   Tensor forward(const Tensor& x) override;
 };
 
-/// Runs its children in order; they are named "0", "1", ...
+/// Runs its children in order; they are named "0", "1", ... A Linear directly followed by a
+/// ReLU, Tanh or Sigmoid runs as one fused op (linear_activation), as Python's Sequential does:
+/// the same values, one pass less over memory.
 class Sequential : public Module {
  public:
   Sequential() = default;
@@ -70,9 +126,19 @@ class Sequential : public Module {
   void push_back(std::shared_ptr<Module> module);
   Tensor forward(const Tensor& x) override;
   size_t size() const { return layers_.size(); }
+  /// The layer at `index`; negative counts from the end. Throws IndexError when out of range.
+  std::shared_ptr<Module> operator[](int64_t index) const;
+  /// The layer at `index` as an M (net.at<nn::Linear>(0).weight); throws TypeError when it is not one.
+  template <class M>
+  M& at(int64_t index) const {
+    auto* m = dynamic_cast<M*>((*this)[index].get());
+    if (!m) throw_wrong_type(index);
+    return *m;
+  }
 
  private:
   std::vector<std::shared_ptr<Module>> layers_;
+  [[noreturn]] void throw_wrong_type(int64_t index) const;
 };
 
 }  // namespace backprop::nn

@@ -255,7 +255,7 @@ class Module:
     def load_state_dict(self, state_dict, strict=True):
         own = self.state_dict(keep_vars=True)
         missing = [k for k in own if k not in state_dict]
-        unexpected = [k for k in state_dict if k not in own]
+        unexpected = self._unexpected_keys(state_dict)
         mismatched = []
         for key, target in own.items():
             if key in state_dict:
@@ -282,6 +282,24 @@ class Module:
                 if key in state_dict:
                     target.copy_(state_dict[key])
         return _IncompatibleKeys(missing, unexpected)
+
+    def _unexpected_keys(self, state_dict):
+        # PyTorch's rule and order (the C++ Module follows it too): each module, depth first,
+        # claims the keys under its prefix; a key is unexpected where it names neither a child
+        # ("child.rest") nor one of the module's own parameters or persistent buffers.
+        unexpected = []
+        for module_prefix, module in self.named_modules():
+            prefix = module_prefix + "." if module_prefix else ""
+            skip = module.__dict__.get("_non_persistent", set())
+            local = {k for k, v in module._parameters.items() if v is not None}
+            local |= {k for k, v in module._buffers.items() if v is not None and k not in skip}
+            for key in state_dict:
+                if not key.startswith(prefix):
+                    continue
+                head, dot, _ = key[len(prefix):].partition(".")
+                if (head not in module._modules) if dot else (head not in local):
+                    unexpected.append(key)
+        return unexpected
 
     # ---- printing --------------------------------------------------------------------------
     def extra_repr(self):
