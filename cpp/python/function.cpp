@@ -1,15 +1,26 @@
 // Graph nodes whose backward is a Python callable: the base of backprop.autograd.Function and of
-// gradient checkpointing.
+// gradient checkpointing. One node per Function call, however many outputs it returned.
 #include "../src/ops/op.hpp"
 #include "bindings.hpp"
 
 namespace backprop::python {
 namespace {
 
+struct OutputMeta {
+  bool is_tensor;
+  Shape shape;
+  DType dtype;
+};
+
 class PythonFunctionNode final : public Node {
  public:
-  PythonFunctionNode(py::function backward, std::string name, std::vector<InputMeta> inputs)
-      : backward_(new py::function(std::move(backward))), name_(std::move(name)), inputs_(std::move(inputs)) {}
+  PythonFunctionNode(py::function backward, std::string name, std::vector<InputMeta> inputs,
+                     std::vector<OutputMeta> outputs, bool materialize)
+      : backward_(new py::function(std::move(backward))),
+        name_(std::move(name)),
+        inputs_(std::move(inputs)),
+        outputs_(std::move(outputs)),
+        materialize_(materialize) {}
 
   ~PythonFunctionNode() override {
     if (!Py_IsInitialized()) return;  // the interpreter is gone: leak rather than touch it
@@ -17,12 +28,19 @@ class PythonFunctionNode final : public Node {
     delete backward_;
   }
 
-  std::vector<Tensor> apply(const Tensor& grad_output) override {
+  std::vector<Tensor> apply(std::vector<Tensor>&& grad_outputs) override {
     py::gil_scoped_acquire gil;  // the engine runs with the GIL released
     if (released_)
       throw RuntimeError(name_ + ": trying to backward through the graph a second time; specify retain_graph=True "
                                  "if you need to backward through the graph a second time");
-    py::object result = (*backward_)(grad_output);
+    py::tuple py_grads(outputs_.size());
+    for (size_t k = 0; k < outputs_.size(); ++k) {
+      Tensor g = k < grad_outputs.size() ? grad_outputs[k] : Tensor();
+      // Zeros only where the Function asked for them (ctx.set_materialize_grads, on by default).
+      if (!g.defined() && materialize_ && outputs_[k].is_tensor) g = zeros(outputs_[k].shape, outputs_[k].dtype);
+      py_grads[k] = g.defined() ? py::cast(g) : py::none();
+    }
+    py::object result = (*backward_)(py_grads);
     std::vector<Tensor> grads;
     for (auto item : py::iter(result)) grads.push_back(item.is_none() ? Tensor() : item.cast<Tensor>());
     if (grads.size() != inputs_.size())
@@ -46,6 +64,8 @@ class PythonFunctionNode final : public Node {
   py::function* backward_;  // deleted with the GIL held
   std::string name_;
   std::vector<InputMeta> inputs_;
+  std::vector<OutputMeta> outputs_;
+  bool materialize_;
   bool released_ = false;
 };
 
@@ -53,20 +73,48 @@ class PythonFunctionNode final : public Node {
 
 void bind_function(py::module_& m) {
   m.def(
-      "_function_output",
-      [](py::function backward, const std::vector<Tensor>& inputs, const Tensor& output, const std::string& name) {
+      "_function_outputs",
+      [](py::function backward, const std::vector<Tensor>& inputs, py::sequence outputs,
+         const std::vector<bool>& differentiable, const std::string& name, bool materialize_grads) {
+        if (differentiable.size() != outputs.size())
+          throw py::value_error("_function_outputs: one differentiable flag per output is needed");
         std::vector<const Tensor*> ptrs;
         std::vector<InputMeta> meta;
         for (const Tensor& t : inputs) {
           ptrs.push_back(&t);
           meta.push_back(InputMeta{false, t.shape(), t.dtype()});
         }
-        auto node = std::make_shared<PythonFunctionNode>(std::move(backward), name, std::move(meta));
-        Tensor out = output.detach();
-        return detail::attach(out, node, detail::InputList{ptrs.data(), ptrs.size()});
+        std::vector<OutputMeta> out_meta;
+        std::vector<Tensor> outs;
+        for (auto item : outputs) {
+          if (py::isinstance<Tensor>(item)) {
+            Tensor t = item.cast<Tensor>();
+            out_meta.push_back(OutputMeta{true, t.shape(), t.dtype()});
+            outs.push_back(t);
+          } else {
+            out_meta.push_back(OutputMeta{false, {}, DType::Float32});
+            outs.emplace_back();
+          }
+        }
+        auto node = std::make_shared<PythonFunctionNode>(std::move(backward), name, std::move(meta),
+                                                         std::move(out_meta), materialize_grads);
+        node->set_num_outputs(static_cast<uint32_t>(outs.size()));
+        detail::InputList list{ptrs.data(), ptrs.size()};
+        detail::connect(*node, list);
+        py::list result;
+        for (size_t k = 0; k < outs.size(); ++k) {
+          if (outs[k].defined() && differentiable[k])
+            result.append(detail::attach_output(outs[k].detach(), node, static_cast<uint32_t>(k), list));
+          else
+            result.append(py::none());
+        }
+        return result;
       },
-      py::arg("backward"), py::arg("inputs"), py::arg("output"), py::arg("name"),
-      "Returns an alias of `output` whose grad_fn calls backward(grad) -> one gradient (or None) per input.");
+      py::arg("backward"), py::arg("inputs"), py::arg("outputs"), py::arg("differentiable"), py::arg("name"),
+      py::arg("materialize_grads") = true,
+      "Records one node for a Function call: returns, per output, an alias of it whose grad_fn is that node (None "
+      "for outputs that are not differentiable). backward(grads) gets one gradient (or None) per output and returns "
+      "one per input.");
 }
 
 }  // namespace backprop::python

@@ -210,6 +210,7 @@ void bind_dtype_and_factories(py::module_& m) {
     d["bytes_in_use"] = s.bytes_in_use;
     d["peak_bytes"] = s.peak_bytes;
     d["allocations"] = s.allocations;
+    d["allocated_bytes"] = s.allocated_bytes;
     return d;
   });
   m.def("reset_peak_memory_stats", &reset_peak_memory_stats);

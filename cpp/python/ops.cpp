@@ -243,49 +243,16 @@ void bind_ops(py::module_& m, py::class_<Tensor>& cls) {
   def_both(m, cls, "index_select", &index_select, py::arg("input"), py::arg("dim"), py::arg("index"));
   def_both(m, cls, "gather", &gather, py::arg("input"), py::arg("dim"), py::arg("index"));
   def_both(m, cls, "nonzero", &nonzero, py::arg("input"));
-  def_both(m, cls, "unbind",
-           [](const Tensor& x, int64_t dim) {
-             int64_t d = wrap_existing_dim(dim, x.dim(), "unbind");
-             py::tuple out(x.shape()[d]);
-             for (int64_t i = 0; i < x.shape()[d]; ++i) out[i] = select(x, d, i);
-             return out;
-           },
+  def_both(m, cls, "unbind", [](const Tensor& x, int64_t dim) { return py::tuple(py::cast(unbind(x, dim))); },
            py::arg("input"), py::arg("dim") = 0);
   def_both(m, cls, "split",
-           [](const Tensor& x, py::object split, int64_t dim) {
-             int64_t d = wrap_existing_dim(dim, x.dim(), "split");
-             int64_t size = x.shape()[d];
-             std::vector<int64_t> sizes;
-             if (PyLong_Check(split.ptr())) {
-               int64_t step = split.cast<int64_t>();
-               if (step <= 0) throw ShapeError("split: split_size must be positive");
-               for (int64_t at = 0; at < size; at += step) sizes.push_back(std::min(step, size - at));
-             } else {
-               sizes = split.cast<std::vector<int64_t>>();
-               int64_t total = 0;
-               for (int64_t s : sizes) total += s;
-               if (total != size)
-                 throw ShapeError("split: split sizes sum to " + std::to_string(total) + " but dimension " +
-                                  std::to_string(d) + " has size " + std::to_string(size));
-             }
-             py::tuple out(sizes.size());
-             int64_t at = 0;
-             for (size_t i = 0; i < sizes.size(); ++i) {
-               out[i] = narrow(x, d, at, sizes[i]);
-               at += sizes[i];
-             }
-             return out;
+           [](const Tensor& x, py::object split_size_or_sections, int64_t dim) {
+             if (PyLong_Check(split_size_or_sections.ptr()))
+               return py::tuple(py::cast(split(x, split_size_or_sections.cast<int64_t>(), dim)));
+             return py::tuple(py::cast(split_with_sizes(x, split_size_or_sections.cast<std::vector<int64_t>>(), dim)));
            },
            py::arg("input"), py::arg("split_size_or_sections"), py::arg("dim") = 0);
-  def_both(m, cls, "chunk",
-           [](const Tensor& x, int64_t chunks, int64_t dim) {
-             if (chunks <= 0) throw ShapeError("chunk: chunks must be positive");
-             int64_t d = wrap_existing_dim(dim, x.dim(), "chunk");
-             int64_t size = x.shape()[d], step = (size + chunks - 1) / chunks;
-             py::list out;
-             for (int64_t at = 0; at < size; at += std::max<int64_t>(step, 1)) out.append(narrow(x, d, at, std::min(step, size - at)));
-             return py::tuple(out);
-           },
+  def_both(m, cls, "chunk", [](const Tensor& x, int64_t chunks, int64_t dim) { return py::tuple(py::cast(chunk(x, chunks, dim))); },
            py::arg("input"), py::arg("chunks"), py::arg("dim") = 0);
   m.def("cat", [](py::handle tensors, int64_t dim) { return cat(tensor_list(tensors, "cat"), dim); },
         py::arg("tensors"), py::arg("dim") = 0);

@@ -79,7 +79,7 @@ void bind_tensor(py::module_& m, py::class_<Tensor>& cls) {
                              [](const Node& n) {
                                py::list out;
                                for (const auto& e : n.next_edges())
-                                 out.append(py::make_tuple(e.node ? py::cast(e.node) : py::none(), 0));
+                                 out.append(py::make_tuple(e.node ? py::cast(e.node) : py::none(), e.input_nr));
                                return py::tuple(out);
                              })
       .def("__repr__", [](const Node& n) { return "<" + n.name() + " object>"; });

@@ -12,6 +12,7 @@ namespace {
 std::atomic<int64_t> g_in_use{0};
 std::atomic<int64_t> g_peak{0};
 std::atomic<int64_t> g_allocations{0};
+std::atomic<int64_t> g_allocated_bytes{0};
 
 void count_allocation(int64_t bytes) {
   int64_t now = g_in_use.fetch_add(bytes) + bytes;
@@ -19,6 +20,7 @@ void count_allocation(int64_t bytes) {
   while (now > peak && !g_peak.compare_exchange_weak(peak, now)) {
   }
   g_allocations.fetch_add(1);
+  g_allocated_bytes.fetch_add(bytes);
 }
 
 void* align64(void* p) {
@@ -50,7 +52,9 @@ Storage::~Storage() {
   }
 }
 
-MemoryStats memory_stats() { return {g_in_use.load(), g_peak.load(), g_allocations.load()}; }
+MemoryStats memory_stats() {
+  return {g_in_use.load(), g_peak.load(), g_allocations.load(), g_allocated_bytes.load()};
+}
 
 void reset_peak_memory_stats() { g_peak.store(g_in_use.load()); }
 

@@ -200,7 +200,7 @@ void Tensor::retain_grad() const {
   if (is_leaf() || impl_->retains_grad) return;
   impl_->retains_grad = true;
   std::weak_ptr<TensorImpl> weak = impl_;
-  impl_->grad_fn->pre_hooks().push_back([weak](const Tensor& g) -> Tensor {
+  impl_->grad_fn->pre_hooks(impl_->output_nr).push_back([weak](const Tensor& g) -> Tensor {
     if (auto self = weak.lock()) {
       std::lock_guard<std::mutex> lock(self->grad_mutex);
       if (self->grad.defined())
@@ -220,7 +220,7 @@ void Tensor::register_hook(GradHook hook) const {
   if (is_leaf())
     impl_->leaf_hooks.push_back(std::move(hook));
   else
-    impl_->grad_fn->pre_hooks().push_back(std::move(hook));
+    impl_->grad_fn->pre_hooks(impl_->output_nr).push_back(std::move(hook));
 }
 
 // ---- data access ---------------------------------------------------------------------------------
@@ -324,6 +324,7 @@ Tensor& Tensor::copy_(const Tensor& src) {
     Tensor result = backprop::expand(src.to(dtype()), shape());
     copy_into(*this, result.detach());
     impl_->grad_fn = result.grad_fn();
+    impl_->output_nr = result.impl()->output_nr;
     impl_->requires_grad = true;
     bump_version();
     return *this;
@@ -348,6 +349,7 @@ Tensor& assign_inplace(Tensor& self, const Tensor& result, const char* op) {
   self.bump_version();
   if (result.grad_fn() && is_grad_enabled()) {
     self.impl()->grad_fn = result.grad_fn();
+    self.impl()->output_nr = result.impl()->output_nr;
     self.impl()->requires_grad = true;
   }
   return self;

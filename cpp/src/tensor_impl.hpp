@@ -31,6 +31,8 @@ class TensorImpl {
   bool is_view = false;
   Tensor grad;
   std::shared_ptr<Node> grad_fn;
+  // Which output of grad_fn this tensor is (split and unbind pieces, tuple-returning Functions).
+  uint32_t output_nr = 0;
   // Leaves reuse one AccumulateGrad node so that hooks and the engine see the same node.
   std::weak_ptr<Node> grad_accumulator;
   // Hooks of a leaf, run before accumulation (kept here because the accumulator is weak).

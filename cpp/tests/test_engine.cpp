@@ -136,5 +136,36 @@ TEST(Engine, SavedTensorsAreFreedAfterBackward) {
   EXPECT_EQ(memory_stats().bytes_in_use, before);
 }
 
+// A node with several outputs: gradients reaching one output from several paths are summed in
+// that output's buffer, the node runs once, and hooks and grad() see one output's gradient.
+TEST(Engine, SeveralOutputsBufferPerSlotAndRunOnce) {
+  Tensor x = tensor({1.0, 2.0, 3.0}, {3}, DType::Float64, true);
+  std::vector<Tensor> p = unbind(x, 0);
+  std::vector<double> seen;
+  p[1].register_hook([&seen](const Tensor& g) {
+    seen.push_back(g.item());
+    return Tensor();
+  });
+  p[2].register_hook([](const Tensor& g) { return g * 10.0; });
+  Tensor y = p[1] * 2.0 + p[1] * 3.0 + p[2] + p[0] * p[0];
+  y.backward(Tensor(), true);
+  ASSERT_EQ(seen.size(), 1u);  // one call: both paths into output 1 were summed first
+  EXPECT_DOUBLE_EQ(seen[0], 5.0);
+  EXPECT_EQ(x.grad().to_vector(), (std::vector<double>{2.0, 5.0, 10.0}));
+  std::vector<Tensor> g = grad({y}, {p[1], p[0]});
+  EXPECT_DOUBLE_EQ(g[0].item(), 5.0);
+  EXPECT_DOUBLE_EQ(g[1].item(), 2.0);
+}
+
+TEST(Engine, UnusedOutputsGetNoGradientAndBackwardOfTwoPiecesAtOnce) {
+  Tensor x = tensor({1.0, 2.0, 3.0, 4.0}, {4}, DType::Float64, true);
+  std::vector<Tensor> p = split(x, 2, 0);
+  backward({p[0].sum(), p[1]}, {Tensor(), tensor({1.0, -1.0}, {2}, DType::Float64)});
+  EXPECT_EQ(x.grad().to_vector(), (std::vector<double>{1.0, 1.0, 1.0, -1.0}));
+  Tensor z = tensor({1.0, 2.0, 3.0, 4.0}, {4}, DType::Float64, true);
+  (chunk(z, 4, 0)[3] * 7.0).sum().backward();
+  EXPECT_EQ(z.grad().to_vector(), (std::vector<double>{0.0, 0.0, 0.0, 7.0}));
+}
+
 }  // namespace
 }  // namespace backprop

@@ -38,7 +38,8 @@ def _tolist(self):
 def _iter(self):
     if self.ndim == 0:
         raise TypeError("iteration over a 0-d tensor")
-    return (self[i] for i in range(self.shape[0]))
+    # One Unbind node for all rows: backward costs one pass, not one full-size gradient per row.
+    return iter(self.unbind(0))
 
 
 def _format(self, spec):

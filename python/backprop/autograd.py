@@ -146,19 +146,50 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True):
     return True
 
 
+def _version(t):
+    v = t._version
+    return v() if callable(v) else v
+
+
 class FunctionCtx:
     """The `ctx` of a Function: what forward leaves for backward."""
 
     def __init__(self):
         self._saved = ()
+        self._saved_versions = ()
+        self._non_differentiable = set()
+        self._materialize_grads = True
         self.needs_input_grad = ()
 
     def save_for_backward(self, *tensors):
+        for t in tensors:
+            if t is not None and not isinstance(t, Tensor):
+                raise TypeError(f"save_for_backward can only save tensors or None, but got {type(t).__name__}")
         self._saved = tensors
+        self._saved_versions = tuple(_version(t) if t is not None else None for t in tensors)
 
     @property
     def saved_tensors(self):
+        for i, (t, v) in enumerate(zip(self._saved, self._saved_versions)):
+            if t is not None and _version(t) != v:
+                raise RuntimeError(
+                    "one of the variables needed for gradient computation has been modified by an inplace "
+                    f"operation: saved tensor {i} of shape {tuple(t.shape)} is at version {_version(t)}; expected "
+                    f"version {v} instead. Avoid the in-place change or clone() the tensor before it"
+                )
         return self._saved
+
+    def mark_non_differentiable(self, *tensors):
+        """Marks outputs that get no gradient: they do not require grad, and backward receives zeros
+        (or None without materialized gradients) for them."""
+        for t in tensors:
+            if not isinstance(t, Tensor):
+                raise TypeError(f"mark_non_differentiable expects tensors, got {type(t).__name__}")
+        self._non_differentiable.update(id(t) for t in tensors)
+
+    def set_materialize_grads(self, value):
+        """Whether backward gets zeros (True, the default) or None for outputs no gradient reached."""
+        self._materialize_grads = bool(value)
 
 
 class Function:
@@ -177,7 +208,9 @@ class Function:
 
         y = Cube.apply(x)
 
-    forward runs without recording; backward returns one gradient (or None) per forward argument.
+    forward runs without recording; a forward returning a tuple is one graph node, and backward
+    runs once with one gradient per output. backward returns one gradient (or None) per forward
+    argument.
     """
 
     @staticmethod
@@ -202,24 +235,22 @@ class Function:
         tensor_args = [args[i] for i in positions]
         name = cls.__name__ + "Backward"
 
-        def backward_for(k):
-            def run(grad):
-                grads = [_core._like(o, "zeros") if isinstance(o, Tensor) else None for o in outs]
-                grads[k] = grad
-                result = cls.backward(ctx, *grads)
-                result = result if isinstance(result, (tuple, list)) else (result,)
-                if len(result) != len(args):
-                    raise RuntimeError(
-                        f"function {name} returned an incorrect number of gradients "
-                        f"(expected {len(args)}, got {len(result)})"
-                    )
-                return [result[i] for i in positions]
+        def run(grads):
+            result = cls.backward(ctx, *grads)
+            result = result if isinstance(result, (tuple, list)) else (result,)
+            if len(result) != len(args):
+                raise RuntimeError(
+                    f"function {name} returned an incorrect number of gradients "
+                    f"(expected {len(args)}, got {len(result)})"
+                )
+            return [result[i] for i in positions]
 
-            return run
-
-        wrapped = tuple(
-            _core._function_output(backward_for(k), tensor_args, o, name)
-            if isinstance(o, Tensor) and o.is_floating_point() else o
-            for k, o in enumerate(outs)
+        differentiable = [
+            isinstance(o, Tensor) and o.is_floating_point() and id(o) not in ctx._non_differentiable for o in outs
+        ]
+        wrapped = _core._function_outputs(
+            run, tensor_args, [o if isinstance(o, Tensor) else None for o in outs], differentiable, name,
+            ctx._materialize_grads,
         )
-        return wrapped[0] if single else wrapped
+        result = tuple(w if w is not None else o for w, o in zip(wrapped, outs))
+        return result[0] if single else result

@@ -12,14 +12,17 @@ namespace backprop {
 
 class Node;
 
-/// Where a gradient flows: the node that produced an input. Null for inputs without grad.
+/// Where a gradient flows: the node that produced an input, and which of that node's outputs the
+/// input is (`input_nr`). Null for inputs without grad.
 struct Edge {
   std::shared_ptr<Node> node;
+  uint32_t input_nr = 0;
   bool valid() const { return node != nullptr; }
 };
 
-/// One recorded operation with exactly one differentiable output. Subclasses compute the
-/// gradient of each input from the gradient of the output.
+/// One recorded operation with one or more outputs (split, unbind and Python Functions returning a
+/// tuple have several). Subclasses compute the gradient of each input from the gradients of all
+/// outputs at once; the engine buffers one gradient per output and calls apply() once.
 class Node : public std::enable_shared_from_this<Node> {
  public:
   Node();
@@ -27,8 +30,10 @@ class Node : public std::enable_shared_from_this<Node> {
   Node(const Node&) = delete;
   Node& operator=(const Node&) = delete;
 
-  /// Gradients for each input (undefined where an input needs none).
-  virtual std::vector<Tensor> apply(const Tensor& grad_output) = 0;
+  /// Gradients for each input (undefined where an input needs none), from one gradient per output.
+  /// An output no gradient reached is passed undefined; a node that wants zeros there (as
+  /// PyTorch's materialize_grads) makes them itself. Called only when at least one is defined.
+  virtual std::vector<Tensor> apply(std::vector<Tensor>&& grad_outputs) = 0;
   /// "MulBackward0"-style name shown in reprs and error messages.
   virtual std::string name() const = 0;
   /// Drops saved tensors; a later apply() raises.
@@ -39,13 +44,21 @@ class Node : public std::enable_shared_from_this<Node> {
   /// Increasing id; the engine runs later nodes first when several are ready.
   uint64_t sequence_nr() const { return sequence_nr_; }
 
-  /// Hooks run on this node's incoming gradient before apply(); a hook may replace it.
-  std::vector<GradHook>& pre_hooks() { return pre_hooks_; }
+  /// How many outputs the node has (gradients apply() receives); 1 unless the creator says more.
+  uint32_t num_outputs() const { return num_outputs_; }
+  void set_num_outputs(uint32_t n) { num_outputs_ = n; }
+
+  /// Hooks run on the incoming gradient of output `output_nr` before apply(); a hook may replace it.
+  std::vector<GradHook>& pre_hooks(uint32_t output_nr = 0);
+  /// Whether any output has hooks (lets the engine skip the lookup for most nodes).
+  bool has_pre_hooks() const { return !pre_hooks_.empty(); }
 
  private:
   std::vector<Edge> next_edges_;
-  std::vector<GradHook> pre_hooks_;
+  // One list per output slot, grown on first use: most nodes never get a hook.
+  std::vector<std::vector<GradHook>> pre_hooks_;
   uint64_t sequence_nr_;
+  uint32_t num_outputs_ = 1;
 };
 
 /// Runs backward from `outputs`, accumulating into the .grad of every leaf that requires grad.

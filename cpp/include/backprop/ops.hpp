@@ -119,6 +119,15 @@ Tensor select(const Tensor& x, int64_t dim, int64_t index);
 Tensor narrow(const Tensor& x, int64_t dim, int64_t start, int64_t length);
 Tensor cat(const std::vector<Tensor>& tensors, int64_t dim = 0);
 Tensor stack(const std::vector<Tensor>& tensors, int64_t dim = 0);
+/// The slices of `x` along `dim`, each without that dim (views, one graph node for all).
+std::vector<Tensor> unbind(const Tensor& x, int64_t dim = 0);
+/// Pieces of `split_size` along `dim` (the last may be smaller); views, one graph node for all.
+std::vector<Tensor> split(const Tensor& x, int64_t split_size, int64_t dim = 0);
+/// Pieces of the given sizes along `dim`, which must add up to its size.
+std::vector<Tensor> split(const Tensor& x, const std::vector<int64_t>& split_sizes, int64_t dim = 0);
+std::vector<Tensor> split_with_sizes(const Tensor& x, const std::vector<int64_t>& split_sizes, int64_t dim = 0);
+/// At most `chunks` pieces of equal size along `dim` (the last may be smaller).
+std::vector<Tensor> chunk(const Tensor& x, int64_t chunks, int64_t dim = 0);
 /// Rows of `x` along `dim` chosen by the Int64 vector `index`; the gradient scatter-adds.
 Tensor index_select(const Tensor& x, int64_t dim, const Tensor& index);
 /// Values of `x` along `dim` at `index` (same rank as x).

@@ -181,6 +181,7 @@ struct MemoryStats {
   int64_t bytes_in_use;  ///< bytes held by live storages allocated by the library
   int64_t peak_bytes;    ///< maximum of bytes_in_use since the last reset
   int64_t allocations;   ///< storages allocated since start
+  int64_t allocated_bytes;  ///< bytes of all storages allocated since start (a measure of work)
 };
 MemoryStats memory_stats();
 void reset_peak_memory_stats();

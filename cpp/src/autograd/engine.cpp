@@ -17,6 +17,9 @@ std::shared_ptr<Node> node_of(const Tensor& t) {
   return grad_accumulator(t);
 }
 
+// Which output of node_of(t) the tensor is.
+uint32_t slot_of(const Tensor& t) { return t.grad_fn() ? t.impl()->output_nr : 0; }
+
 Tensor run_hooks(std::vector<GradHook>& hooks, Tensor grad) {
   for (auto& hook : hooks) {
     Tensor replaced = hook(grad);
@@ -33,11 +36,26 @@ Tensor run_hooks(std::vector<GradHook>& hooks, Tensor grad) {
 struct NodeState {
   int dependencies = 0;
   bool needed = true;
-  Tensor buffer;
+  // One gradient per output slot of the node, summed over every edge that reaches that slot.
+  std::vector<Tensor> buffers;
+
+  void accumulate(const Node& n, uint32_t slot, const Tensor& g) {
+    if (buffers.empty()) buffers.resize(n.num_outputs());
+    if (slot >= buffers.size())
+      throw RuntimeError(n.name() + ": a gradient arrived for output " + std::to_string(slot) + " of a node with " +
+                         std::to_string(buffers.size()) + " outputs");
+    Tensor& b = buffers[slot];
+    b = b.defined() ? b + g : g;
+  }
 };
 
 struct ReadyOrder {
   bool operator()(const Node* a, const Node* b) const { return a->sequence_nr() < b->sequence_nr(); }
+};
+
+struct Capture {
+  uint32_t slot;     // output of the node whose gradient is the input's gradient
+  size_t input;      // position in `inputs`
 };
 
 // Runs the graph below `roots`. With `capture` non-empty (autograd.grad) leaves are not touched:
@@ -50,7 +68,12 @@ std::vector<Tensor> run_engine(const std::vector<Tensor>& outputs, const std::ve
                      std::to_string(outputs.size()) + " outputs");
   NoGradGuard no_grad;
 
-  std::vector<std::pair<std::shared_ptr<Node>, Tensor>> roots;
+  struct Root {
+    std::shared_ptr<Node> node;
+    uint32_t slot;
+    Tensor grad;
+  };
+  std::vector<Root> roots;
   for (size_t i = 0; i < outputs.size(); ++i) {
     const Tensor& out = outputs[i];
     if (!out.requires_grad())
@@ -69,11 +92,11 @@ std::vector<Tensor> run_engine(const std::vector<Tensor>& outputs, const std::ve
                          " but the output has shape " + shape_str(out.shape()));
       if (g.dtype() != out.dtype()) g = g.to(out.dtype());
     }
-    roots.emplace_back(node_of(out), g);
+    roots.push_back(Root{node_of(out), slot_of(out), g});
   }
 
-  // Capture targets: the node whose incoming gradient is the gradient of each input.
-  std::unordered_map<Node*, std::vector<size_t>> capture_slots;
+  // Capture targets: the (node, output) whose incoming gradient is the gradient of each input.
+  std::unordered_map<Node*, std::vector<Capture>> captures;
   std::vector<std::shared_ptr<Node>> capture_nodes;
   if (inputs) {
     for (size_t i = 0; i < inputs->size(); ++i) {
@@ -82,7 +105,7 @@ std::vector<Tensor> run_engine(const std::vector<Tensor>& outputs, const std::ve
         throw RuntimeError(std::string(caller) + ": input " + std::to_string(i) +
                            " does not require grad; set requires_grad=True on it");
       auto node = node_of(in);
-      capture_slots[node.get()].push_back(i);
+      captures[node.get()].push_back(Capture{slot_of(in), i});
       capture_nodes.push_back(node);
     }
   }
@@ -92,10 +115,10 @@ std::vector<Tensor> run_engine(const std::vector<Tensor>& outputs, const std::ve
   std::vector<Node*> post_order;
   {
     std::vector<std::pair<Node*, size_t>> stack;
-    for (auto& [node, g] : roots) {
-      if (state.count(node.get())) continue;
-      state[node.get()];
-      stack.emplace_back(node.get(), 0);
+    for (auto& root : roots) {
+      if (state.count(root.node.get())) continue;
+      state[root.node.get()];
+      stack.emplace_back(root.node.get(), 0);
       while (!stack.empty()) {
         auto& [n, next] = stack.back();
         const auto& edges = n->next_edges();
@@ -114,7 +137,7 @@ std::vector<Tensor> run_engine(const std::vector<Tensor>& outputs, const std::ve
   }
   if (inputs) {
     for (Node* n : post_order) {
-      bool needed = capture_slots.count(n) > 0;
+      bool needed = captures.count(n) > 0;
       if (!needed)
         for (const auto& e : n->next_edges())
           if (e.node && state[e.node.get()].needed) needed = true;
@@ -124,15 +147,12 @@ std::vector<Tensor> run_engine(const std::vector<Tensor>& outputs, const std::ve
 
   std::vector<Tensor> captured(inputs ? inputs->size() : 0);
   std::priority_queue<Node*, std::vector<Node*>, ReadyOrder> ready;
-  for (auto& [node, g] : roots) {
-    NodeState& s = state[node.get()];
-    s.buffer = s.buffer.defined() ? s.buffer + g : g;
-  }
-  for (auto& [node, g] : roots) {
-    NodeState& s = state[node.get()];
+  for (auto& root : roots) state[root.node.get()].accumulate(*root.node, root.slot, root.grad);
+  for (auto& root : roots) {
+    NodeState& s = state[root.node.get()];
     if (s.dependencies == 0) {
       s.dependencies = -1;  // queued once, even when it is a root twice
-      ready.push(node.get());
+      ready.push(root.node.get());
     }
   }
 
@@ -140,17 +160,25 @@ std::vector<Tensor> run_engine(const std::vector<Tensor>& outputs, const std::ve
     Node* n = ready.top();
     ready.pop();
     NodeState& s = state[n];
-    Tensor grad = std::move(s.buffer);
-    s.buffer = Tensor();
+    std::vector<Tensor> grads = std::move(s.buffers);
+    s.buffers = {};
+    bool any_defined = false;
+    for (const Tensor& g : grads) any_defined = any_defined || g.defined();
     std::vector<Tensor> input_grads;
-    if (grad.defined() && s.needed) {
+    if (any_defined && s.needed) {
       auto* acc = dynamic_cast<AccumulateGrad*>(n);
-      grad = run_hooks(acc ? acc->variable()->leaf_hooks : n->pre_hooks(), grad);
-      auto slots = capture_slots.find(n);
-      if (slots != capture_slots.end())
-        for (size_t slot : slots->second) captured[slot] = grad;
+      if (acc) {
+        grads[0] = run_hooks(acc->variable()->leaf_hooks, grads[0]);
+      } else if (n->has_pre_hooks()) {
+        for (size_t k = 0; k < grads.size(); ++k)
+          if (grads[k].defined()) grads[k] = run_hooks(n->pre_hooks(static_cast<uint32_t>(k)), grads[k]);
+      }
+      auto found = captures.find(n);
+      if (found != captures.end())
+        for (const Capture& c : found->second)
+          if (c.slot < grads.size()) captured[c.input] = grads[c.slot];
       if (!(inputs && acc)) {
-        input_grads = n->apply(grad);
+        input_grads = n->apply(std::move(grads));
         // Each node runs once per backward: its saved tensors can go now, which keeps the peak
         // memory of backward down to what is still ahead of it.
         if (!retain_graph) n->release_saved();
@@ -161,8 +189,7 @@ std::vector<Tensor> run_engine(const std::vector<Tensor>& outputs, const std::ve
       Node* child = edges[i].node.get();
       if (!child) continue;
       NodeState& cs = state[child];
-      if (i < input_grads.size() && input_grads[i].defined())
-        cs.buffer = cs.buffer.defined() ? cs.buffer + input_grads[i] : input_grads[i];
+      if (i < input_grads.size() && input_grads[i].defined()) cs.accumulate(*child, edges[i].input_nr, input_grads[i]);
       if (--cs.dependencies == 0) {
         cs.dependencies = -1;
         ready.push(child);

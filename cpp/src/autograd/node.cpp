@@ -49,7 +49,14 @@ std::shared_ptr<Node> grad_accumulator(const Tensor& leaf) {
   return node;
 }
 
-std::vector<Tensor> AccumulateGrad::apply(const Tensor& grad_output) {
+std::vector<GradHook>& Node::pre_hooks(uint32_t output_nr) {
+  if (output_nr >= pre_hooks_.size()) pre_hooks_.resize(static_cast<size_t>(output_nr) + 1);
+  return pre_hooks_[output_nr];
+}
+
+std::vector<Tensor> AccumulateGrad::apply(std::vector<Tensor>&& grad_outputs) {
+  if (grad_outputs.empty() || !grad_outputs[0].defined()) return {};
+  const Tensor& grad_output = grad_outputs[0];
   if (grad_output.shape() != variable_->shape)
     throw RuntimeError("AccumulateGrad: the gradient has shape " + shape_str(grad_output.shape()) +
                        " but the leaf now has shape " + shape_str(variable_->shape) +

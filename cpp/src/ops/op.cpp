@@ -60,23 +60,36 @@ void mark_needs(OpBase& op, InputList inputs) {
   }
 }
 
-Tensor attach(Tensor out, std::shared_ptr<Node> node, InputList inputs) {
+void connect(Node& node, InputList inputs) {
+  auto& edges = node.mutable_next_edges();
+  edges.reserve(inputs.size);
+  for (const Tensor* t : inputs) {
+    if (t->defined() && t->requires_grad()) {
+      if (t->grad_fn())
+        edges.push_back(Edge{t->grad_fn(), t->impl()->output_nr});
+      else
+        edges.push_back(Edge{grad_accumulator(*t), 0});
+    } else {
+      edges.push_back(Edge{});
+    }
+  }
+}
+
+Tensor attach_output(Tensor out, const std::shared_ptr<Node>& node, uint32_t output_nr, InputList inputs) {
   for (const Tensor* t : inputs)
     if (t->impl() == out.impl()) {
       out = make_view(out, out.shape(), out.strides(), out.offset());
       break;
     }
-  auto& edges = node->mutable_next_edges();
-  edges.reserve(inputs.size);
-  for (const Tensor* t : inputs) {
-    if (t->defined() && t->requires_grad())
-      edges.push_back(Edge{t->grad_fn() ? t->grad_fn() : grad_accumulator(*t)});
-    else
-      edges.push_back(Edge{});
-  }
-  out.impl()->grad_fn = std::move(node);
+  out.impl()->grad_fn = node;
+  out.impl()->output_nr = output_nr;
   out.impl()->requires_grad = true;
   return out;
+}
+
+Tensor attach(Tensor out, std::shared_ptr<Node> node, InputList inputs) {
+  connect(*node, inputs);
+  return attach_output(std::move(out), node, 0, inputs);
 }
 
 }  // namespace detail

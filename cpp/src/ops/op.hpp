@@ -10,6 +10,12 @@
 // plain members. record() runs forward, and when any input requires grad (and grad mode is on)
 // it moves the op into a graph node wired to the inputs' nodes. Gradients whose shape differs
 // from their input's shape are summed back to it here, so no backward undoes broadcasting itself.
+//
+// An op with several outputs (split, unbind) instead has
+//   std::vector<Tensor> forward(const Tensor& x, ...);           // the outputs
+//   std::vector<Tensor> backward(const std::vector<Tensor>& grads); // one per output, undefined
+//                                                                   // where none arrived
+// and is run by record_multi(): one node for all outputs, called once in backward.
 #include <memory>
 #include <string>
 #include <vector>
@@ -86,12 +92,42 @@ class OpNode final : public Node {
  public:
   OpNode(Op&& op, std::vector<InputMeta> inputs) : op_(std::move(op)), inputs_(std::move(inputs)) {}
 
-  std::vector<Tensor> apply(const Tensor& grad_output) override {
+  // Ops of one output keep their one-gradient backward; the engine only calls a node when a
+  // gradient arrived, so the single slot is defined here.
+  std::vector<Tensor> apply(std::vector<Tensor>&& grad_outputs) override {
+    const Tensor& grad_output = grad_outputs[0];
     std::vector<Tensor> grads = op_.backward(grad_output);
     for (size_t i = 0; i < grads.size() && i < inputs_.size(); ++i) {
       if (!grads[i].defined()) continue;
       const Shape& shape = inputs_[i].same_shape_as_output ? grad_output.shape() : inputs_[i].shape;
       if (grads[i].shape() != shape) grads[i] = sum_to(grads[i], shape);
+      if (grads[i].dtype() != inputs_[i].dtype && is_floating(inputs_[i].dtype)) grads[i] = grads[i].to(inputs_[i].dtype);
+    }
+    return grads;
+  }
+  std::string name() const override { return Op::kName; }
+  void release_saved() override {
+    op_.saved_.clear();
+    op_.released_ = true;
+  }
+  Op& op() { return op_; }
+
+ private:
+  Op op_;
+  std::vector<InputMeta> inputs_;
+};
+
+/// The node of an op with several outputs: all of them share it, each as its own output slot.
+template <class Op>
+class MultiOpNode final : public Node {
+ public:
+  MultiOpNode(Op&& op, std::vector<InputMeta> inputs) : op_(std::move(op)), inputs_(std::move(inputs)) {}
+
+  std::vector<Tensor> apply(std::vector<Tensor>&& grad_outputs) override {
+    std::vector<Tensor> grads = op_.backward(grad_outputs);
+    for (size_t i = 0; i < grads.size() && i < inputs_.size(); ++i) {
+      if (!grads[i].defined()) continue;
+      if (grads[i].shape() != inputs_[i].shape) grads[i] = sum_to(grads[i], inputs_[i].shape);
       if (grads[i].dtype() != inputs_[i].dtype && is_floating(inputs_[i].dtype)) grads[i] = grads[i].to(inputs_[i].dtype);
     }
     return grads;
@@ -121,6 +157,10 @@ struct InputList {
 bool any_requires_grad(InputList inputs);
 /// Gives `out` a grad_fn wired to `inputs`, making sure it does not alias an input's handle.
 Tensor attach(Tensor out, std::shared_ptr<Node> node, InputList inputs);
+/// Points `node`'s edges at the nodes (and output slots) of `inputs`.
+void connect(Node& node, InputList inputs);
+/// Makes `out` output `output_nr` of `node` (already connected), without aliasing an input's handle.
+Tensor attach_output(Tensor out, const std::shared_ptr<Node>& node, uint32_t output_nr, InputList inputs);
 std::vector<InputMeta> input_meta(InputList inputs, const Tensor& out);
 void mark_needs(OpBase& op, InputList inputs);
 
@@ -140,7 +180,38 @@ Tensor record_impl(Op& op, InputList inputs, Forward&& forward) {
   return attach(std::move(out), std::move(node), inputs);
 }
 
+template <class Op, class Forward>
+std::vector<Tensor> record_multi_impl(Op& op, InputList inputs, Forward&& forward) {
+  if (!is_grad_enabled() || !any_requires_grad(inputs)) return forward();
+  op.recording_ = true;
+  op.name_ = Op::kName;
+  mark_needs(op, inputs);
+  std::vector<Tensor> outs;
+  {
+    NoGradGuard no_grad;
+    outs = forward();
+  }
+  for (SavedTensor& saved : op.saved_)
+    for (const Tensor& out : outs) saved.detach_from(out);
+  std::vector<InputMeta> meta;
+  meta.reserve(inputs.size);
+  for (const Tensor* t : inputs)
+    meta.push_back(InputMeta{false, t->defined() ? t->shape() : Shape{}, t->defined() ? t->dtype() : DType::Float32});
+  auto node = std::make_shared<MultiOpNode<Op>>(std::move(op), std::move(meta));
+  node->set_num_outputs(static_cast<uint32_t>(outs.size()));
+  connect(*node, inputs);
+  for (size_t k = 0; k < outs.size(); ++k) outs[k] = attach_output(std::move(outs[k]), node, static_cast<uint32_t>(k), inputs);
+  return outs;
+}
+
 }  // namespace detail
+
+/// Runs an op with several outputs (see the top of this file) and records it as one node.
+template <class Op, class... Ts>
+std::vector<Tensor> record_multi(Op op, const Ts&... inputs) {
+  const Tensor* ptrs[] = {&inputs...};
+  return detail::record_multi_impl(op, detail::InputList{ptrs, sizeof...(Ts)}, [&]() { return op.forward(inputs...); });
+}
 
 /// Runs `op` on tensor inputs and records it when a gradient is needed.
 template <class Op, class... Ts>
