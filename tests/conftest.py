@@ -88,6 +88,14 @@ def _probs(rng, shape):
 P = positive()
 U = uniform()
 
+
+def _put(t, index, value):
+    """out = t; out[index] = value, written into a non-leaf copy so the leaves stay leaves."""
+    out = t * 1.0
+    out[index] = value
+    return out
+
+
 OP_CASES = [
     # ---- arithmetic with broadcasting ----------------------------------------------------------
     Case("add", lambda L, F, x, e: x[0] + x[1], [(3, 1, 4), (2, 4)]),
@@ -169,6 +177,11 @@ OP_CASES = [
     Case("logsumexp", lambda L, F, x, e: L.logsumexp(x[0], dim=1), [(3, 4)]),
     Case("logsumexp_keepdim", lambda L, F, x, e: x[0].logsumexp(0, keepdim=True), [(3, 4)]),
     Case("logsumexp_dims", lambda L, F, x, e: x[0].logsumexp((0, 2)), [(2, 3, 2)]),
+    Case("amin", lambda L, F, x, e: L.amin(x[0], dim=1), [(3, 4)], [distinct]),
+    Case("amin_dims_keepdim", lambda L, F, x, e: x[0].amin((0, 2), keepdim=True), [(2, 3, 2)], [distinct]),
+    Case("std", lambda L, F, x, e: x[0].std(), [(3, 4)]),
+    Case("std_dim_biased", lambda L, F, x, e: L.std(x[0], dim=1, unbiased=False, keepdim=True), [(3, 4)]),
+    Case("std_correction", lambda L, F, x, e: x[0].std(dim=(0, 2), correction=2), [(3, 2, 2)]),
     # ---- shape and views ----------------------------------------------------------------------
     Case("reshape", lambda L, F, x, e: x[0].reshape(3, 2) * x[1], [(2, 3), (2,)]),
     Case("reshape_fn", lambda L, F, x, e: L.reshape(x[0], (-1,)), [(2, 3)]),
@@ -181,6 +194,7 @@ OP_CASES = [
     Case("T", lambda L, F, x, e: x[0].T * x[1], [(2, 3), (2,)]),
     Case("squeeze", lambda L, F, x, e: x[0].squeeze(), [(1, 3, 1)]),
     Case("squeeze_dim", lambda L, F, x, e: x[0].squeeze(0), [(1, 3, 1)]),
+    Case("squeeze_dims", lambda L, F, x, e: L.squeeze(x[0], (0, -1, 1)), [(1, 3, 1)]),
     Case("unsqueeze", lambda L, F, x, e: x[0].unsqueeze(1) * x[1], [(2, 3), (2, 1, 1)]),
     Case("expand", lambda L, F, x, e: x[0].expand(2, 3, 4), [(3, 1)]),
     Case("expand_minus1", lambda L, F, x, e: x[0].expand(2, -1), [(3,)]),
@@ -203,6 +217,13 @@ OP_CASES = [
          extra=lambda rng: {"m": np.array([[1, 0, 1, 1], [0, 0, 1, 0], [1, 1, 0, 0]], dtype=bool)}),
     Case("index_mask_rows", lambda L, F, x, e: x[0][e["m"]], [(3, 2)], extra=lambda rng: {"m": np.array([True, False, True])}),
     Case("index_mask_from_x", lambda L, F, x, e: x[0][x[0] > 0], [(3, 4)], [away_from(0.0)]),
+    Case("setitem_slice", lambda L, F, x, e: _put(x[0], (slice(0, 2), 1), x[1]), [(3, 4), (2,)]),
+    Case("setitem_ellipsis_broadcast", lambda L, F, x, e: _put(x[0], (..., None, 0), x[1]), [(2, 3), (1,)]),
+    Case("setitem_scalar", lambda L, F, x, e: _put(x[0], (1, slice(None, None, 2)), 0.5) * x[0], [(2, 4)]),
+    Case("setitem_array", lambda L, F, x, e: _put(x[0], e["i"], x[1]), [(4, 3), (2, 3)],
+         extra=lambda rng: {"i": np.array([3, 0])}),
+    Case("setitem_mask", lambda L, F, x, e: _put(x[0], e["m"], x[1]), [(2, 3), (3,)],
+         extra=lambda rng: {"m": np.array([[1, 0, 1], [0, 1, 0]], dtype=bool)}),
     # ---- softmax and losses -------------------------------------------------------------------
     Case("softmax", lambda L, F, x, e: L.softmax(x[0], dim=1), [(3, 4)]),
     Case("softmax_dim0", lambda L, F, x, e: F.softmax(x[0], dim=0), [(3, 4)]),

@@ -24,6 +24,8 @@ void bind_optim(py::module_& m);
 void bind_function(py::module_& m);
 void bind_cpu(py::module_& m);
 
+/// A new tensor from a list, tuple or array, through the converter the package registered.
+Tensor to_tensor(py::handle h, const char* op);
 /// A Tensor, or a Python number turned into a 0-d tensor that suits `like`.
 Tensor operand(py::handle h, const Tensor& like, const char* op);
 /// dim arguments: None (all), an int, or a sequence of ints.

@@ -3,7 +3,6 @@
 
 #include <cstring>
 
-#include "../src/storage.hpp"
 #include "bindings.hpp"
 
 namespace backprop::python {

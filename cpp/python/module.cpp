@@ -1,10 +1,25 @@
 // backprop._core: exception mapping, dtypes, factories, memory and thread controls.
 #include <cmath>
 
-#include "../src/ops/elementwise.hpp"
 #include "bindings.hpp"
 
 namespace backprop::python {
+
+namespace {
+
+// backprop.tensor, registered by the package at import (see _set_tensor_converter): the core
+// never imports the package it sits under. Kept for the life of the process, never released,
+// since it may be needed until interpreter shutdown.
+PyObject* g_tensor_converter = nullptr;
+
+}  // namespace
+
+Tensor to_tensor(py::handle h, const char* op) {
+  if (g_tensor_converter == nullptr)
+    throw RuntimeError(std::string(op) + ": backprop._core is used without the backprop package; import backprop "
+                       "first (it registers the converter for lists and arrays)");
+  return py::reinterpret_borrow<py::object>(g_tensor_converter)(h).cast<Tensor>();
+}
 
 Tensor operand(py::handle h, const Tensor& like, const char* op) {
   if (py::isinstance<Tensor>(h)) return h.cast<Tensor>();
@@ -20,8 +35,7 @@ Tensor operand(py::handle h, const Tensor& like, const char* op) {
   }
   // NumPy scalars and arrays, nested lists: through backprop.tensor.
   if (py::hasattr(h, "__array__") || py::isinstance<py::list>(h) || py::isinstance<py::tuple>(h)) {
-    py::object conv = py::module_::import("backprop").attr("tensor");
-    Tensor t = conv(h).cast<Tensor>();
+    Tensor t = to_tensor(h, op);
     if (is_floating(like.dtype()) && is_floating(t.dtype()) && t.dtype() != like.dtype() && t.dim() == 0)
       t = t.to(like.dtype());
     return t;
@@ -215,6 +229,15 @@ void bind_dtype_and_factories(py::module_& m) {
   });
   m.def("reset_peak_memory_stats", &reset_peak_memory_stats);
   m.def("set_num_threads", &set_num_threads, py::arg("n"));
+  m.def(
+      "_set_tensor_converter",
+      [](py::object fn) {
+        if (!PyCallable_Check(fn.ptr())) throw TypeError("_set_tensor_converter: expected a callable");
+        PyObject* previous = g_tensor_converter;
+        g_tensor_converter = fn.inc_ref().ptr();
+        Py_XDECREF(previous);
+      },
+      py::arg("fn"), "Called once by the backprop package: the function that turns lists and arrays into tensors.");
   m.def("get_num_threads", &get_num_threads);
 }
 
@@ -229,6 +252,8 @@ PYBIND11_MODULE(_core, m, py::mod_gil_not_used()) {
     try {
       if (p) std::rethrow_exception(p);
     } catch (const backprop::ShapeError& e) {
+      PyErr_SetString(PyExc_ValueError, e.what());
+    } catch (const backprop::ValueError& e) {
       PyErr_SetString(PyExc_ValueError, e.what());
     } catch (const backprop::TypeError& e) {
       PyErr_SetString(PyExc_TypeError, e.what());

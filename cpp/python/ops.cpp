@@ -1,5 +1,4 @@
 // Differentiable ops, bound both as backprop.<name>(x, ...) and as Tensor methods.
-#include "../src/ops/elementwise.hpp"
 #include "bindings.hpp"
 
 namespace backprop::python {
@@ -18,18 +17,6 @@ void def_both(py::module_& m, py::class_<Tensor>& cls, const char* name, F f, co
 
 py::object values_indices(py::module_& m, const std::pair<Tensor, Tensor>& r, const char* kind) {
   return m.attr(kind)(r.first, r.second);
-}
-
-Tensor reduce_any(const Tensor& x, py::object dim, bool keepdim) {
-  NoGradGuard g;
-  Tensor hits = sum(ne(x, zeros({}, x.dtype())).to(DType::Int64), dims_arg(dim), keepdim);
-  return gt(hits, zeros({}, DType::Int64));
-}
-
-Tensor reduce_all(const Tensor& x, py::object dim, bool keepdim) {
-  NoGradGuard g;
-  Tensor misses = sum(eq(x, zeros({}, x.dtype())).to(DType::Int64), dims_arg(dim), keepdim);
-  return eq(misses, zeros({}, DType::Int64));
 }
 
 }  // namespace
@@ -167,7 +154,7 @@ void bind_ops(py::module_& m, py::class_<Tensor>& cls) {
   def_both(m, cls, "amax", [](const Tensor& x, py::object dim, bool keepdim) { return amax(x, dims_arg(dim), keepdim); },
            py::arg("input"), py::arg("dim") = py::none(), py::arg("keepdim") = false);
   def_both(m, cls, "amin",
-           [](const Tensor& x, py::object dim, bool keepdim) { return neg(amax(neg(x), dims_arg(dim), keepdim)); },
+           [](const Tensor& x, py::object dim, bool keepdim) { return amin(x, dims_arg(dim), keepdim); },
            py::arg("input"), py::arg("dim") = py::none(), py::arg("keepdim") = false);
   def_both(m, cls, "logsumexp",
            [](const Tensor& x, py::object dim, bool keepdim) { return logsumexp(x, dims_arg(dim), keepdim); },
@@ -188,12 +175,14 @@ void bind_ops(py::module_& m, py::class_<Tensor>& cls) {
              double c = 1.0;
              if (!correction.is_none()) c = correction.cast<double>();
              else if (!unbiased.is_none()) c = unbiased.cast<bool>() ? 1.0 : 0.0;
-             return sqrt(var(x, dims_arg(dim), c, keepdim));
+             return backprop::std(x, dims_arg(dim), c, keepdim);
            },
            py::arg("input"), py::arg("dim") = py::none(), py::arg("unbiased") = py::none(), py::arg("keepdim") = false,
            py::kw_only(), py::arg("correction") = py::none());
-  def_both(m, cls, "any", &reduce_any, py::arg("input"), py::arg("dim") = py::none(), py::arg("keepdim") = false);
-  def_both(m, cls, "all", &reduce_all, py::arg("input"), py::arg("dim") = py::none(), py::arg("keepdim") = false);
+  def_both(m, cls, "any", [](const Tensor& x, py::object dim, bool keepdim) { return any(x, dims_arg(dim), keepdim); },
+           py::arg("input"), py::arg("dim") = py::none(), py::arg("keepdim") = false);
+  def_both(m, cls, "all", [](const Tensor& x, py::object dim, bool keepdim) { return all(x, dims_arg(dim), keepdim); },
+           py::arg("input"), py::arg("dim") = py::none(), py::arg("keepdim") = false);
   def_both(m, cls, "softmax",
            [](const Tensor& x, int64_t dim) { return release_gil_if(x.numel() * 8, [&] { return softmax(x, dim); }); },
            py::arg("input"), py::arg("dim"));
@@ -229,12 +218,7 @@ void bind_ops(py::module_& m, py::class_<Tensor>& cls) {
   def_both(m, cls, "squeeze",
            [](const Tensor& x, py::object dim) {
              if (dim.is_none()) return squeeze(x);
-             Tensor out = x;
-             std::vector<int64_t> dims = dims_arg(dim);
-             for (auto& d : dims) d = wrap_dim(d, x.dim(), "squeeze");
-             std::sort(dims.rbegin(), dims.rend());
-             for (int64_t d : dims) out = squeeze(out, d);
-             return out;
+             return squeeze(x, dims_arg(dim));
            },
            py::arg("input"), py::arg("dim") = py::none());
   def_both(m, cls, "unsqueeze", &unsqueeze, py::arg("input"), py::arg("dim"));

@@ -1,9 +1,6 @@
 #include <cmath>
 
 // The Tensor class: metadata, autograd state, arithmetic operators and methods.
-#include "../src/ops/elementwise.hpp"
-#include "../src/tensor_impl.hpp"
-#include "../src/tensor_utils.hpp"
 #include "bindings.hpp"
 
 namespace backprop::python {
@@ -54,8 +51,7 @@ void def_inplace(py::class_<Tensor>& cls, const char* name, const char* op, F f)
   cls.def(name, [f, op](py::object self_obj, py::handle other) {
     Tensor& self = self_obj.cast<Tensor&>();
     Tensor o = operand(other, self, op);
-    Tensor result = release_gil_if(std::max(self.numel(), o.numel()), [&] { return f(self, o); });
-    assign_inplace(self, result, op);
+    release_gil_if(std::max(self.numel(), o.numel()), [&] { return &f(self, o); });
     return self_obj;
   });
 }
@@ -98,7 +94,7 @@ void bind_tensor(py::module_& m, py::class_<Tensor>& cls) {
       .def("stride",
            [](const Tensor& t, py::object dim) -> py::object {
              if (dim.is_none()) return to_tuple(t.strides());
-             return py::int_(t.strides()[wrap_existing_dim(dim.cast<int64_t>(), t.dim(), "stride")]);
+             return py::int_(t.stride(dim.cast<int64_t>()));
            },
            py::arg("dim") = py::none())
       .def("storage_offset", &Tensor::offset)
@@ -161,24 +157,7 @@ void bind_tensor(py::module_& m, py::class_<Tensor>& cls) {
       .def_property_readonly("retains_grad", &Tensor::retains_grad)
       .def_property(
           "data", [](const Tensor& t) { return t.detach(); },
-          [](Tensor& t, const Tensor& value) {
-            // As in PyTorch: the tensor keeps its identity and autograd state, and takes over
-            // value's storage and geometry (shape and dtype may change).
-            if (t.requires_grad() && !is_floating(value.dtype()))
-              throw TypeError(std::string("data: a tensor that requires grad can't hold ") + dtype_name(value.dtype()) +
-                              " data; call requires_grad_(False) first");
-            TensorImpl* self = t.impl();
-            const TensorImpl* v = value.impl();
-            self->storage = v->storage;
-            self->shape = v->shape;
-            self->strides = v->strides;
-            self->offset = v->offset;
-            self->dtype = v->dtype;
-            self->numel = v->numel;
-            std::lock_guard<std::mutex> lock(self->grad_mutex);
-            if (self->grad.defined() && (self->grad.shape() != self->shape || self->grad.dtype() != self->dtype))
-              self->grad = Tensor();
-          })
+          [](Tensor& t, const Tensor& value) { t.set_data(value); })
       .def(
           "backward",
           [](const Tensor& t, py::object gradient, py::object retain_graph, bool create_graph) {
@@ -190,10 +169,7 @@ void bind_tensor(py::module_& m, py::class_<Tensor>& cls) {
           },
           py::arg("gradient") = py::none(), py::arg("retain_graph") = py::none(), py::arg("create_graph") = false)
       .def("detach", &Tensor::detach)
-      .def("detach_", returning_self<>([](Tensor& t) {
-             t.impl()->grad_fn.reset();
-             t.impl()->requires_grad = false;
-           }))
+      .def("detach_", returning_self<>([](Tensor& t) { t.detach_(); }))
       .def("retain_grad", &Tensor::retain_grad)
       .def("register_hook", [](const Tensor& t, py::function fn) { t.register_hook(python_hook(std::move(fn))); },
            py::arg("hook"));
@@ -252,23 +228,22 @@ void bind_tensor(py::module_& m, py::class_<Tensor>& cls) {
         if (t.dtype() != DType::Bool) throw TypeError("~ is only supported on bool tensors here; use logical_not");
         return logical_not(t);
       });
-  def_inplace(cls, "__iadd__", "add_", [](const Tensor& a, const Tensor& b) { return add(a, b); });
-  def_inplace(cls, "__isub__", "sub_", [](const Tensor& a, const Tensor& b) { return sub(a, b); });
-  def_inplace(cls, "__imul__", "mul_", [](const Tensor& a, const Tensor& b) { return mul(a, b); });
-  def_inplace(cls, "__itruediv__", "div_", [](const Tensor& a, const Tensor& b) { return div(a, b); });
-  def_inplace(cls, "sub_", "sub_", [](const Tensor& a, const Tensor& b) { return sub(a, b); });
-  def_inplace(cls, "mul_", "mul_", [](const Tensor& a, const Tensor& b) { return mul(a, b); });
-  def_inplace(cls, "div_", "div_", [](const Tensor& a, const Tensor& b) { return div(a, b); });
+  def_inplace(cls, "__iadd__", "add_", [](Tensor& a, const Tensor& b) -> Tensor& { return a.add_(b); });
+  def_inplace(cls, "__isub__", "sub_", [](Tensor& a, const Tensor& b) -> Tensor& { return a.sub_(b); });
+  def_inplace(cls, "__imul__", "mul_", [](Tensor& a, const Tensor& b) -> Tensor& { return a.mul_(b); });
+  def_inplace(cls, "__itruediv__", "div_", [](Tensor& a, const Tensor& b) -> Tensor& { return a.div_(b); });
+  def_inplace(cls, "sub_", "sub_", [](Tensor& a, const Tensor& b) -> Tensor& { return a.sub_(b); });
+  def_inplace(cls, "mul_", "mul_", [](Tensor& a, const Tensor& b) -> Tensor& { return a.mul_(b); });
+  def_inplace(cls, "div_", "div_", [](Tensor& a, const Tensor& b) -> Tensor& { return a.div_(b); });
   cls.def(
       "add_",
       returning_self<py::handle, double>([](Tensor& self, py::handle other, double alpha) {
-        Tensor o = operand(other, self, "add_");
-        assign_inplace(self, alpha == 1.0 ? add(self, o) : add(self, mul(o, wrap_scalar(alpha, o))), "add_");
+        self.add_(operand(other, self, "add_"), alpha);
       }),
       py::arg("other"), py::kw_only(), py::arg("alpha") = 1.0);
   cls.def("clamp_",
           returning_self<std::optional<double>, std::optional<double>>([](Tensor& self, std::optional<double> lo, std::optional<double> hi) {
-            assign_inplace(self, clamp(self, lo, hi), "clamp_");
+            self.clamp_(lo, hi);
           }),
           py::arg("min") = py::none(), py::arg("max") = py::none());
 }

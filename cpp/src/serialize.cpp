@@ -59,8 +59,8 @@ void save(const std::map<std::string, Tensor>& tensors, const std::string& path,
   }
   uint64_t offset = 0;
   for (const auto& [name, t] : tensors) {
-    if (!t.defined()) throw ShapeError("save: tensor '" + name + "' is undefined");
-    if (name == "__metadata__") throw ShapeError("save: '__metadata__' is reserved and cannot name a tensor");
+    if (!t.defined()) throw ValueError("save: tensor '" + name + "' is undefined");
+    if (name == "__metadata__") throw ValueError("save: '__metadata__' is reserved and cannot name a tensor");
     Tensor c = t.contiguous();
     uint64_t bytes = static_cast<uint64_t>(c.numel()) * element_size(c.dtype());
     std::ostringstream entry;

@@ -356,7 +356,7 @@ Tensor& assign_inplace(Tensor& self, const Tensor& result, const char* op) {
 }
 
 Tensor& Tensor::add_(const Tensor& other, double alpha) {
-  return assign_inplace(*this, alpha == 1.0 ? add(*this, other) : add(*this, mul(other, scalar_tensor(alpha, other.dtype()))), "add_");
+  return assign_inplace(*this, alpha == 1.0 ? add(*this, other) : add(*this, mul(other, wrap_scalar(alpha, other))), "add_");
 }
 Tensor& Tensor::sub_(const Tensor& other) { return assign_inplace(*this, sub(*this, other), "sub_"); }
 Tensor& Tensor::mul_(const Tensor& other) { return assign_inplace(*this, mul(*this, other), "mul_"); }
@@ -408,12 +408,12 @@ Tensor ones_like(const Tensor& t, bool requires_grad) { return ones(t.shape(), t
 Tensor full_like(const Tensor& t, double value) { return full(t.shape(), value, t.dtype()); }
 
 Tensor arange(double start, double end, double step, DType dtype) {
-  if (step == 0) throw ShapeError("arange: step must be nonzero");
+  if (step == 0) throw ValueError("arange: step must be nonzero");
   if (!std::isfinite(start) || !std::isfinite(end) || !std::isfinite(step))
-    throw ShapeError("arange: start, end and step must be finite, got " + std::to_string(start) + ", " +
+    throw ValueError("arange: start, end and step must be finite, got " + std::to_string(start) + ", " +
                      std::to_string(end) + " and " + std::to_string(step));
   if ((end - start) / step < 0)
-    throw ShapeError("arange: upper bound and larger bound inconsistent with step sign");
+    throw ValueError("arange: upper bound and larger bound inconsistent with step sign");
   double count = std::ceil((end - start) / step);
   if (!(count < 0x1p62))
     throw RuntimeError("arange: " + std::to_string(count) + " elements is too many; check the bounds and step");
@@ -470,7 +470,7 @@ void set_rng_state(const std::string& state) {
   std::istringstream is(state);
   std::mt19937_64 restored;
   is >> restored;
-  if (is.fail()) throw ShapeError("set_rng_state: the state string is not a generator state from get_rng_state()");
+  if (is.fail()) throw ValueError("set_rng_state: the state string is not a generator state from get_rng_state()");
   std::lock_guard<std::mutex> lock(g_rng_mutex);
   rng() = restored;
 }
@@ -520,7 +520,7 @@ Tensor randn(const Shape& shape, DType dtype, bool requires_grad) {
 }
 
 Tensor randint(int64_t low, int64_t high, const Shape& shape) {
-  if (high <= low) throw ShapeError("randint: high must be greater than low");
+  if (high <= low) throw ValueError("randint: high must be greater than low");
   Tensor t = make_tensor(shape, DType::Int64);
   std::lock_guard<std::mutex> lock(g_rng_mutex);
   auto& g = rng();
@@ -541,7 +541,7 @@ std::vector<bool> random_mask(int64_t n, double keep_prob) {
 // ---- threads -------------------------------------------------------------------------------------
 
 void set_num_threads(int n) {
-  if (n < 1) throw ShapeError("set_num_threads: expected a positive number of threads, got " + std::to_string(n));
+  if (n < 1) throw ValueError("set_num_threads: expected a positive number of threads, got " + std::to_string(n));
   kernels::g_num_threads.store(n, std::memory_order_relaxed);
 #ifdef _OPENMP
   omp_set_num_threads(n);

@@ -1,5 +1,11 @@
-// Tensor methods that forward to the free functions of ops.hpp.
+// Tensor methods that forward to the free functions of ops.hpp, and the in-place methods that
+// rewrite a tensor's own state (detach_, set_data, clamp_).
+#include <mutex>
+
+#include "backprop/autograd.hpp"
 #include "backprop/ops.hpp"
+#include "tensor_impl.hpp"
+#include "tensor_utils.hpp"
 
 namespace backprop {
 
@@ -27,5 +33,39 @@ Tensor Tensor::abs() const { return backprop::abs(*this); }
 Tensor Tensor::relu() const { return backprop::relu(*this); }
 Tensor Tensor::sigmoid() const { return backprop::sigmoid(*this); }
 Tensor Tensor::tanh() const { return backprop::tanh(*this); }
+
+int64_t Tensor::stride(int64_t d) const { return strides()[wrap_existing_dim(d, dim(), "stride")]; }
+
+Tensor& Tensor::clamp_(std::optional<double> min, std::optional<double> max) {
+  // Clamp's backward reads its input, which this write overwrites: when the op is recorded, it
+  // reads a copy instead (as PyTorch keeps the original self of an in-place op).
+  bool recorded = is_grad_enabled() && requires_grad();
+  return assign_inplace(*this, backprop::clamp(recorded ? clone() : *this, min, max), "clamp_");
+}
+
+Tensor& Tensor::detach_() {
+  impl()->grad_fn.reset();
+  impl()->requires_grad = false;
+  return *this;
+}
+
+Tensor& Tensor::set_data(const Tensor& value) {
+  if (!defined() || !value.defined()) throw TypeError("set_data: the tensor or the new data is undefined");
+  if (requires_grad() && !is_floating(value.dtype()))
+    throw TypeError(std::string("data: a tensor that requires grad can't hold ") + dtype_name(value.dtype()) +
+                    " data; call requires_grad_(False) first");
+  TensorImpl* self = impl();
+  const TensorImpl* v = value.impl();
+  self->storage = v->storage;
+  self->shape = v->shape;
+  self->strides = v->strides;
+  self->offset = v->offset;
+  self->dtype = v->dtype;
+  self->numel = v->numel;
+  std::lock_guard<std::mutex> lock(self->grad_mutex);
+  if (self->grad.defined() && (self->grad.shape() != self->shape || self->grad.dtype() != self->dtype))
+    self->grad = Tensor();
+  return *this;
+}
 
 }  // namespace backprop

@@ -77,6 +77,11 @@ def tensor(data, dtype=None, requires_grad=False, device=None):
     return out
 
 
+# The core turns lists and arrays met as operands or indices into tensors with this function:
+# registered here rather than imported by _core, which must not call back into its package.
+_core._set_tensor_converter(tensor)
+
+
 def empty(*size, dtype=None, requires_grad=False, device=None):
     return _core.empty(*size, dtype=dtype, requires_grad=requires_grad, device=device or "cpu")
 

@@ -3,6 +3,7 @@
 /// Everything: tensors, ops, autograd, layers, optimizers and serialization.
 #include "backprop/autograd.hpp"
 #include "backprop/errors.hpp"
+#include "backprop/indexing.hpp"
 #include "backprop/ops.hpp"
 #include "backprop/tensor.hpp"
 #include "backprop/nn.hpp"

@@ -14,4 +14,11 @@ namespace backprop {
 /// printed once to stderr.
 std::string cpu_capability();
 
+/// Switches this process to the kernel variant `name` ("avx512", "avx2" or "default") and returns
+/// the previous one. Meant for tests and benchmarks that compare variants. Throws TypeError for
+/// an unknown name and RuntimeError for one this CPU or build lacks.
+std::string set_cpu_capability(const std::string& name);
+/// Whether the variant `name` can run here. Throws TypeError for an unknown name.
+bool cpu_capability_available(const std::string& name);
+
 }  // namespace backprop

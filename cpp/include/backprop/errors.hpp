@@ -11,6 +11,11 @@ namespace backprop {
 struct ShapeError : std::invalid_argument {
   using std::invalid_argument::invalid_argument;
 };
+/// A bad value that is not a shape: an option out of range (a probability, a number of threads,
+/// a reduction or activation name), an empty list where one is required.
+struct ValueError : std::invalid_argument {
+  using std::invalid_argument::invalid_argument;
+};
 /// Wrong or mixed dtypes.
 struct TypeError : std::invalid_argument {
   using std::invalid_argument::invalid_argument;

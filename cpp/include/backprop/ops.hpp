@@ -89,6 +89,7 @@ Tensor min(const Tensor& x);
 std::pair<Tensor, Tensor> max(const Tensor& x, int64_t dim, bool keepdim = false);
 std::pair<Tensor, Tensor> min(const Tensor& x, int64_t dim, bool keepdim = false);
 Tensor amax(const Tensor& x, const std::vector<int64_t>& dims, bool keepdim = false);
+Tensor amin(const Tensor& x, const std::vector<int64_t>& dims, bool keepdim = false);
 Tensor logsumexp(const Tensor& x, const std::vector<int64_t>& dims, bool keepdim = false);
 /// Index of the largest element (of the flattened tensor when dim is absent).
 Tensor argmax(const Tensor& x, std::optional<int64_t> dim = std::nullopt, bool keepdim = false);
@@ -96,6 +97,12 @@ Tensor argmin(const Tensor& x, std::optional<int64_t> dim = std::nullopt, bool k
 /// Variance with Bessel's correction `correction` (1 = unbiased).
 Tensor var(const Tensor& x, const std::vector<int64_t>& dims = {}, double correction = 1.0,
            bool keepdim = false);
+/// Standard deviation: the square root of var().
+Tensor std(const Tensor& x, const std::vector<int64_t>& dims = {}, double correction = 1.0,
+           bool keepdim = false);
+/// Whether any (all) elements along `dims` are non-zero; Bool results, no gradient.
+Tensor any(const Tensor& x, const std::vector<int64_t>& dims = {}, bool keepdim = false);
+Tensor all(const Tensor& x, const std::vector<int64_t>& dims = {}, bool keepdim = false);
 /// Sums `x` down to `shape`, undoing broadcasting.
 Tensor sum_to(const Tensor& x, const Shape& shape);
 
@@ -109,6 +116,8 @@ Tensor transpose(const Tensor& x, int64_t dim0, int64_t dim1);
 Tensor permute(const Tensor& x, const std::vector<int64_t>& dims);
 Tensor squeeze(const Tensor& x);
 Tensor squeeze(const Tensor& x, int64_t dim);
+/// Removes each of `dims` that has size 1 (others stay, as in PyTorch).
+Tensor squeeze(const Tensor& x, const std::vector<int64_t>& dims);
 Tensor unsqueeze(const Tensor& x, int64_t dim);
 /// A `-1` keeps the size; new leading dims may be added.
 Tensor expand(const Tensor& x, const Shape& shape);

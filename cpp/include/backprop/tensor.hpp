@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -31,6 +32,10 @@ int64_t shape_numel(const Shape& shape);
 class Storage;
 class TensorImpl;
 class Node;
+class Tensor;
+namespace indexing {
+class TensorIndex;
+}
 
 /// A hook run on the gradient of a tensor during backward. It may return a replacement gradient
 /// or an undefined Tensor to keep the original.
@@ -55,6 +60,8 @@ class Tensor {
   int64_t numel() const;
   /// Size of dimension `d`; negative `d` counts from the end.
   int64_t size(int64_t d) const;
+  /// Stride (in elements) of dimension `d`; negative `d` counts from the end.
+  int64_t stride(int64_t d) const;
   DType dtype() const;
   bool is_contiguous() const;
   /// Pointer to the first element (storage base + offset).
@@ -76,6 +83,13 @@ class Tensor {
   void backward(const Tensor& gradient = Tensor(), bool retain_graph = false) const;
   /// A tensor sharing storage with this one but outside the graph.
   Tensor detach() const;
+  /// Takes this tensor out of the graph in place: no grad_fn, requires_grad false.
+  Tensor& detach_();
+  /// Makes this tensor use `value`'s storage and geometry (shape, strides, dtype may change) while
+  /// keeping its own identity and autograd state, as PyTorch's `x.data = value`. A gradient that
+  /// no longer matches the new shape or dtype is dropped. Throws TypeError when this tensor
+  /// requires grad and `value` is not floating.
+  Tensor& set_data(const Tensor& value);
   /// Keeps the gradient of a non-leaf in grad() after backward.
   void retain_grad() const;
   bool retains_grad() const;
@@ -113,6 +127,17 @@ class Tensor {
   Tensor& div_(const Tensor& other);
   Tensor& add_(double other);
   Tensor& mul_(double other);
+  /// Limits the values to [min, max] in place; either bound may be absent.
+  Tensor& clamp_(std::optional<double> min, std::optional<double> max);
+
+  // ---- NumPy-style indexing (see indexing.hpp) ------------------------------------------
+  /// `x[indices]`: `x.index({Slice(0, 2), 1})` is Python's `x[0:2, 1]`. Integers, slices, None
+  /// and Ellipsis give views; Int64 and Bool tensors gather (a copy; the gradient scatter-adds).
+  Tensor index(const std::vector<indexing::TensorIndex>& indices) const;
+  /// `x[indices] = value`, with `value` broadcast to the indexed region; recorded by autograd
+  /// when this tensor or `value` requires grad.
+  Tensor& index_put_(const std::vector<indexing::TensorIndex>& indices, const Tensor& value);
+  Tensor& index_put_(const std::vector<indexing::TensorIndex>& indices, double value);
 
   // ---- differentiable methods (same as the free functions in ops.hpp) --------------------
   Tensor sum() const;
@@ -165,6 +190,15 @@ Tensor ones_like(const Tensor& t, bool requires_grad = false);
 Tensor full_like(const Tensor& t, double value);
 /// A 0-d tensor.
 Tensor scalar_tensor(double value, DType dtype = DType::Float32);
+/// A 0-d tensor holding a plain number that meets `like` in arithmetic, with Python's rules:
+/// `like`'s dtype when it is floating; Int64 for an integral value next to an integer tensor;
+/// Float32 otherwise.
+Tensor wrap_scalar(double value, const Tensor& like);
+/// `dim` with a negative value counted from the end, for a tensor of `ndim` dims (a 0-d tensor
+/// accepts 0 and -1). Throws IndexError naming `op` when it is out of range.
+int64_t wrap_dim(int64_t dim, int64_t ndim, const char* op);
+/// wrap_dim for a dim that must exist (to index a shape with): a 0-d tensor has none.
+int64_t wrap_existing_dim(int64_t dim, int64_t ndim, const char* op);
 /// Seeds the global generator used by rand, randn, randint, dropout and initialisers.
 void manual_seed(uint64_t seed);
 /// The global generator's state, to replay random draws (gradient checkpointing does).

@@ -226,7 +226,7 @@ Tensor& Module::register_parameter(const std::string& name, Tensor value) {
 }
 
 void Module::register_module(const std::string& name, std::shared_ptr<Module> module) {
-  if (!module) throw ShapeError("register_module: module '" + name + "' is null");
+  if (!module) throw ValueError("register_module: module '" + name + "' is null");
   children_.emplace_back(name, std::move(module));
 }
 

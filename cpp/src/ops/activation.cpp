@@ -147,7 +147,7 @@ Tensor softplus(const Tensor& x, double beta, double threshold) { return record(
 
 Tensor gelu(const Tensor& x, const std::string& approximate) {
   if (approximate != "none" && approximate != "tanh")
-    throw ShapeError("gelu: approximate must be 'none' or 'tanh', got '" + approximate + "'");
+    throw ValueError("gelu: approximate must be 'none' or 'tanh', got '" + approximate + "'");
   return record(Gelu(approximate == "tanh"), x);
 }
 

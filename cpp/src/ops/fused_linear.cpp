@@ -16,7 +16,7 @@ Activation parse_activation(const std::string& name) {
   if (name == "relu") return Activation::Relu;
   if (name == "tanh") return Activation::Tanh;
   if (name == "sigmoid") return Activation::Sigmoid;
-  throw ShapeError("linear_activation: activation must be 'relu', 'tanh' or 'sigmoid', got '" + name + "'");
+  throw ValueError("linear_activation: activation must be 'relu', 'tanh' or 'sigmoid', got '" + name + "'");
 }
 
 template <class T>

@@ -10,7 +10,7 @@ namespace {
 
 void check_reduction(const std::string& reduction, const char* op) {
   if (reduction != "mean" && reduction != "sum" && reduction != "none")
-    throw ShapeError(std::string(op) + ": reduction must be 'mean', 'sum' or 'none', got '" + reduction + "'");
+    throw ValueError(std::string(op) + ": reduction must be 'mean', 'sum' or 'none', got '" + reduction + "'");
 }
 
 // Class weights as a contiguous vector of `C` values (all ones when absent).
@@ -269,7 +269,7 @@ Tensor cross_entropy(const Tensor& input, const Tensor& target, const std::strin
   if (!is_floating(input.dtype()))
     throw TypeError(std::string("cross_entropy: expected floating logits, got ") + dtype_name(input.dtype()));
   if (label_smoothing < 0 || label_smoothing > 1)
-    throw ShapeError("cross_entropy: label_smoothing must be between 0.0 and 1.0, got " + std::to_string(label_smoothing));
+    throw ValueError("cross_entropy: label_smoothing must be between 0.0 and 1.0, got " + std::to_string(label_smoothing));
   if (input.dim() == 0) throw ShapeError("cross_entropy: input must have at least 1 dimension (classes)");
   bool indices = !is_floating(target.dtype());
   if (input.dim() == 1) {

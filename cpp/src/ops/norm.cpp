@@ -27,7 +27,7 @@ struct Dropout : OpBase {
 }  // namespace
 
 Tensor dropout(const Tensor& x, double p, bool training) {
-  if (p < 0 || p > 1) throw ShapeError("dropout: probability has to be between 0 and 1, but got " + std::to_string(p));
+  if (p < 0 || p > 1) throw ValueError("dropout: probability has to be between 0 and 1, but got " + std::to_string(p));
   if (!training || p == 0) return x;
   return record(Dropout(p), x);
 }

@@ -177,7 +177,7 @@ struct Slice : OpBase {
       strides.erase(strides.begin() + dim_);
       return view_of(x, shape, strides, offset);
     }
-    if (step_ <= 0) throw ShapeError("slice: step must be positive, got " + std::to_string(step_));
+    if (step_ <= 0) throw ValueError("slice: step must be positive, got " + std::to_string(step_));
     int64_t b = start_ < 0 ? start_ + size : start_, e = end_ < 0 ? end_ + size : end_;
     b = std::clamp<int64_t>(b, 0, size);
     e = std::clamp<int64_t>(e, b, size);
@@ -202,7 +202,7 @@ struct Cat : OpBase {
   std::vector<int64_t> sizes_;
   explicit Cat(int64_t dim) : dim_(dim) {}
   Tensor forward(const std::vector<Tensor>& xs) {
-    if (xs.empty()) throw ShapeError("cat: expected a non-empty list of tensors");
+    if (xs.empty()) throw ValueError("cat: expected a non-empty list of tensors");
     const Tensor& first = xs[0];
     if (first.dim() == 0) throw ShapeError("cat: zero-dimensional tensor (at position 0) cannot be concatenated");
     dim_ = wrap_dim(dim_, first.dim(), "cat");
@@ -321,7 +321,7 @@ Tensor narrow(const Tensor& x, int64_t dim, int64_t start, int64_t length) {
 Tensor cat(const std::vector<Tensor>& tensors, int64_t dim) { return record_list(Cat(dim), tensors); }
 
 Tensor stack(const std::vector<Tensor>& tensors, int64_t dim) {
-  if (tensors.empty()) throw ShapeError("stack: expected a non-empty list of tensors");
+  if (tensors.empty()) throw ValueError("stack: expected a non-empty list of tensors");
   int64_t d = wrap_dim(dim, tensors[0].dim() + 1, "stack");
   std::vector<Tensor> parts;
   parts.reserve(tensors.size());

@@ -121,7 +121,7 @@ Tensor sin(const Tensor& x) { return record(Sin{}, x); }
 Tensor cos(const Tensor& x) { return record(Cos{}, x); }
 
 Tensor clamp(const Tensor& x, std::optional<double> min, std::optional<double> max) {
-  if (!min && !max) throw ShapeError("clamp: at least one of min and max must be given");
+  if (!min && !max) throw ValueError("clamp: at least one of min and max must be given");
   double inf = std::numeric_limits<double>::infinity();
   return record(Clamp(min.value_or(-inf), max.value_or(inf)), x);
 }

@@ -41,7 +41,7 @@ double clip_grad_norm_(const std::vector<Tensor>& params, double max_norm, doubl
     if (p.grad().defined()) grads.push_back(p.grad());
   if (grads.empty()) return 0.0;
   if (norm_type <= 0 && !std::isinf(norm_type))
-    throw ShapeError("clip_grad_norm_: norm_type must be positive or inf, got " + std::to_string(norm_type));
+    throw ValueError("clip_grad_norm_: norm_type must be positive or inf, got " + std::to_string(norm_type));
   double total = 0;
   bool inf_norm = std::isinf(norm_type);
   for (const Tensor& g : grads) {

@@ -21,7 +21,7 @@ double option(const Options& o, const char* key) {
 void check_nonnegative(const Options& o, const char* key, const char* opt) {
   auto it = o.find(key);
   if (it != o.end() && !(it->second >= 0.0))
-    throw ShapeError(std::string(opt) + ": invalid " + key + " value: " + std::to_string(it->second));
+    throw ValueError(std::string(opt) + ": invalid " + key + " value: " + std::to_string(it->second));
 }
 
 // The state buffer `name`, created as zeros like `param` on first use. A fused update walks the
@@ -59,7 +59,7 @@ const Options kRmspropDefaults{{"lr", 1e-2}, {"alpha", 0.99}, {"eps", 1e-8}, {"w
 Optimizer::Optimizer(std::vector<ParamGroup> groups, Options defaults) : defaults_(std::move(defaults)) {
   size_t count = 0;
   for (const auto& g : groups) count += g.params.size();
-  if (count == 0) throw ShapeError("optimizer got an empty parameter list");
+  if (count == 0) throw ValueError("optimizer got an empty parameter list");
   for (auto& g : groups) add_param_group(std::move(g));
 }
 
@@ -67,13 +67,13 @@ void Optimizer::add_param_group(ParamGroup group) {
   for (const auto& [key, value] : defaults_) group.options.emplace(key, value);
   for (const char* key : {"lr", "eps", "weight_decay", "momentum", "alpha"}) check_nonnegative(group.options, key, "optimizer");
   for (const Tensor& p : group.params) {
-    if (!p.defined()) throw ShapeError("optimizer: a parameter is undefined");
+    if (!p.defined()) throw ValueError("optimizer: a parameter is undefined");
     if (!is_floating(p.dtype()))
       throw TypeError(std::string("optimizer can only optimize floating tensors, got ") + dtype_name(p.dtype()));
-    if (!p.is_leaf()) throw ShapeError("optimizer: can't optimize a non-leaf Tensor");
+    if (!p.is_leaf()) throw ValueError("optimizer: can't optimize a non-leaf Tensor");
     for (const auto& g : groups_)
       for (const Tensor& q : g.params)
-        if (q.impl() == p.impl()) throw ShapeError("optimizer: some parameters appear in more than one parameter group");
+        if (q.impl() == p.impl()) throw ValueError("optimizer: some parameters appear in more than one parameter group");
   }
   groups_.push_back(std::move(group));
 }
@@ -126,7 +126,7 @@ SGD::SGD(std::vector<ParamGroup> groups, Options defaults)
     : Optimizer(std::move(groups), with_defaults(std::move(defaults), kSgdDefaults)) {
   for (auto& g : param_groups())
     if (g.options["nesterov"] != 0 && (g.options["momentum"] <= 0 || g.options["dampening"] != 0))
-      throw ShapeError("SGD: Nesterov momentum requires a momentum and zero dampening");
+      throw ValueError("SGD: Nesterov momentum requires a momentum and zero dampening");
 }
 
 void SGD::update(const Tensor& param, const Tensor& grad, ParamState& s, const Options& o) {
@@ -159,7 +159,7 @@ Adam::Adam(std::vector<ParamGroup> groups, Options defaults)
     for (const char* key : {"beta1", "beta2"}) {
       double b = g.options[key];
       if (!(b >= 0.0 && b < 1.0))
-        throw ShapeError(std::string("Adam: invalid ") + (key[4] == '1' ? "beta parameter at index 0: " : "beta parameter at index 1: ") +
+        throw ValueError(std::string("Adam: invalid ") + (key[4] == '1' ? "beta parameter at index 0: " : "beta parameter at index 1: ") +
                          std::to_string(b));
     }
 }
