@@ -24,6 +24,16 @@ def test_core_does_not_import_the_python_package():
         assert not re.search(r'import\(\s*"backprop', text), f"{path.name} imports the backprop package"
 
 
+def test_bindings_include_public_headers_only():
+    # The build drops cpp/src from _core's include path; a relative include would slip past it.
+    if not BINDINGS.is_dir():
+        pytest.skip("the C++ sources are not next to the tests (installed package)")
+    for path in sorted(BINDINGS.glob("*.[ch]pp")):
+        for line in path.read_text().splitlines():
+            if line.startswith("#include"):
+                assert "src/" not in line, f"{path.name} includes a private header: {line}"
+
+
 def test_tensor_converter_must_be_callable():
     with pytest.raises(TypeError, match="callable"):
         _core._set_tensor_converter(42)

@@ -1,10 +1,14 @@
 // Graph nodes whose backward is a Python callable: the base of backprop.autograd.Function and of
 // gradient checkpointing. One node per Function call, however many outputs it returned.
-#include "../src/ops/op.hpp"
 #include "bindings.hpp"
 
 namespace backprop::python {
 namespace {
+
+struct InputMeta {
+  Shape shape;
+  DType dtype;
+};
 
 struct OutputMeta {
   bool is_tensor;
@@ -78,12 +82,8 @@ void bind_function(py::module_& m) {
          const std::vector<bool>& differentiable, const std::string& name, bool materialize_grads) {
         if (differentiable.size() != outputs.size())
           throw py::value_error("_function_outputs: one differentiable flag per output is needed");
-        std::vector<const Tensor*> ptrs;
         std::vector<InputMeta> meta;
-        for (const Tensor& t : inputs) {
-          ptrs.push_back(&t);
-          meta.push_back(InputMeta{false, t.shape(), t.dtype()});
-        }
+        for (const Tensor& t : inputs) meta.push_back(InputMeta{t.shape(), t.dtype()});
         std::vector<OutputMeta> out_meta;
         std::vector<Tensor> outs;
         for (auto item : outputs) {
@@ -98,16 +98,9 @@ void bind_function(py::module_& m) {
         }
         auto node = std::make_shared<PythonFunctionNode>(std::move(backward), name, std::move(meta),
                                                          std::move(out_meta), materialize_grads);
-        node->set_num_outputs(static_cast<uint32_t>(outs.size()));
-        detail::InputList list{ptrs.data(), ptrs.size()};
-        detail::connect(*node, list);
         py::list result;
-        for (size_t k = 0; k < outs.size(); ++k) {
-          if (outs[k].defined() && differentiable[k])
-            result.append(detail::attach_output(outs[k].detach(), node, static_cast<uint32_t>(k), list));
-          else
-            result.append(py::none());
-        }
+        for (const Tensor& t : record_custom_node(node, inputs, outs, differentiable))
+          result.append(t.defined() ? py::cast(t) : py::none());
         return result;
       },
       py::arg("backward"), py::arg("inputs"), py::arg("outputs"), py::arg("differentiable"), py::arg("name"),

@@ -61,6 +61,14 @@ class Node : public std::enable_shared_from_this<Node> {
   uint32_t num_outputs_ = 1;
 };
 
+/// Records a node written outside the library (a custom autograd function): `node` gets one edge
+/// per input (to the node and output slot each input came from; none for inputs without grad) and
+/// one output per entry of `outputs`. Returns, per output, an alias whose grad_fn is `node`, or an
+/// undefined Tensor where the output is undefined or `differentiable[k]` is false. The node's
+/// apply() then gets one gradient per output and returns one per input.
+std::vector<Tensor> record_custom_node(const std::shared_ptr<Node>& node, const std::vector<Tensor>& inputs,
+                                       const std::vector<Tensor>& outputs, const std::vector<bool>& differentiable);
+
 /// Runs backward from `outputs`, accumulating into the .grad of every leaf that requires grad.
 void backward(const std::vector<Tensor>& outputs, const std::vector<Tensor>& grad_outputs = {},
               bool retain_graph = false);

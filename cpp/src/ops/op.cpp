@@ -93,4 +93,22 @@ Tensor attach(Tensor out, std::shared_ptr<Node> node, InputList inputs) {
 }
 
 }  // namespace detail
+std::vector<Tensor> record_custom_node(const std::shared_ptr<Node>& node, const std::vector<Tensor>& inputs,
+                                       const std::vector<Tensor>& outputs, const std::vector<bool>& differentiable) {
+  if (differentiable.size() != outputs.size())
+    throw ValueError("record_custom_node: one differentiable flag per output is needed, got " +
+                     std::to_string(differentiable.size()) + " for " + std::to_string(outputs.size()) + " outputs");
+  std::vector<const Tensor*> ptrs;
+  ptrs.reserve(inputs.size());
+  for (const Tensor& t : inputs) ptrs.push_back(&t);
+  detail::InputList list{ptrs.data(), ptrs.size()};
+  node->set_num_outputs(static_cast<uint32_t>(outputs.size()));
+  detail::connect(*node, list);
+  std::vector<Tensor> result(outputs.size());
+  for (size_t k = 0; k < outputs.size(); ++k)
+    if (outputs[k].defined() && differentiable[k])
+      result[k] = detail::attach_output(outputs[k].detach(), node, static_cast<uint32_t>(k), list);
+  return result;
+}
+
 }  // namespace backprop
