@@ -1,5 +1,8 @@
 #include <atomic>
 
+#include "../dispatch.hpp"
+#include "../kernels/strided.hpp"
+#include "../storage.hpp"
 #include "../tensor_impl.hpp"
 #include "accumulate_grad.hpp"
 #include "backprop/ops.hpp"
@@ -54,6 +57,39 @@ std::vector<GradHook>& Node::pre_hooks(uint32_t output_nr) {
   return pre_hooks_[output_nr];
 }
 
+namespace {
+
+// Whether a storage holds exactly the elements of a dense tensor that starts at its beginning, and
+// may be written: then a tensor over it can be kept or changed without anyone else seeing it.
+bool owns_dense_storage(const TensorImpl& t) {
+  return t.offset == 0 && t.is_contiguous() && !t.storage->read_only() &&
+         t.storage->nbytes() == static_cast<size_t>(t.numel) * element_size(t.dtype);
+}
+
+bool can_take_over(const Tensor& incoming, const TensorImpl& leaf) {
+  const TensorImpl& t = *incoming.impl();
+  return incoming.impl_ptr().use_count() == 1 && t.storage.use_count() == 1 && !t.grad_fn && !t.requires_grad &&
+         t.dtype == leaf.dtype && owns_dense_storage(t);
+}
+
+bool can_add_in_place(const Tensor& grad, const Tensor& incoming) {
+  const TensorImpl& g = *grad.impl();
+  return grad.impl_ptr().use_count() == 1 && g.storage.use_count() == 1 && !g.grad_fn && !g.requires_grad &&
+         g.dtype == incoming.dtype() && owns_dense_storage(g);
+}
+
+void add_in_place(Tensor& grad, const Tensor& incoming) {
+  Tensor addend = incoming.contiguous();
+  BP_DISPATCH_FLOATING(grad.dtype(), "AccumulateGrad", {
+    scalar_t* g = grad.data<scalar_t>();
+    kernels::map_dense<scalar_t, scalar_t, scalar_t>(grad.numel(), g, g, false, addend.data<scalar_t>(), false, 1,
+                                                      [](scalar_t a, scalar_t b) { return a + b; });
+  });
+  grad.bump_version();
+}
+
+}  // namespace
+
 std::vector<Tensor> AccumulateGrad::apply(std::vector<Tensor>&& grad_outputs) {
   if (grad_outputs.empty() || !grad_outputs[0].defined()) return {};
   const Tensor& grad_output = grad_outputs[0];
@@ -64,9 +100,13 @@ std::vector<Tensor> AccumulateGrad::apply(std::vector<Tensor>&& grad_outputs) {
   std::lock_guard<std::mutex> lock(variable_->grad_mutex);
   Tensor& grad = variable_->grad;
   if (!grad.defined()) {
-    // The incoming gradient may be shared with other leaves or the caller: keep a private copy.
-    grad = grad_output.clone();
+    // A buffer nobody else holds becomes .grad as it is (the usual case after zero_grad() set the
+    // grads to None); one that is shared with other leaves, a hook or the caller is copied.
+    grad = can_take_over(grad_output, *variable_) ? std::move(grad_outputs[0]) : grad_output.clone();
+  } else if (!is_grad_enabled() && can_add_in_place(grad, grad_output)) {
+    add_in_place(grad, grad_output);
   } else {
+    // .grad is held elsewhere too (the caller kept a reference) or this backward is recorded.
     grad = grad + grad_output;
   }
   return {};
