@@ -69,6 +69,7 @@ bool Reader::next_member(std::string* key) {
   if (peek() != '"') fail("expected a key");
   *key = string();
   expect(':');
+  if (peek() == 0) fail("expected a value but the text ended");
   return true;
 }
 
