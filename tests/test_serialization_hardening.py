@@ -505,3 +505,37 @@ def test_save_and_load_release_the_gil(tmp_path):
     big = {"w": bp.ones(5_000_000)}
     assert _other_thread_ran_inside(lambda: _core._save(big, path, {}))
     assert _other_thread_ran_inside(lambda: _core._load(path))
+
+
+# ---- cost of a hostile header --------------------------------------------------------------------
+
+_PEAK_MEMORY_OF_LOAD = """
+import resource, sys
+import backprop as bp
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+try:
+    bp.load(sys.argv[1])
+    print("loaded")
+except bp.SerializationError as e:
+    print("rejected:", str(e)[-120:])
+print("grew_kib", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before)
+"""
+
+
+def test_million_entry_header_is_rejected_in_memory_linear_in_its_size(tmp_path):
+    # 64 MiB of header: a million valid zero-size entries and, last, one whose range is past
+    # the end. Everything is checked before anything is allocated, so the peak stays a small
+    # multiple of the header (it was 1.7 GB, 25 times the header, before).
+    n = 1_000_000
+    entry = '"t%07d":{"dtype":"F32","shape":[0],"data_offsets":[0,0]}'
+    parts = [entry % i for i in range(n - 1)]
+    parts.append('"t%07d":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}' % (n - 1))
+    header = ("{" + ",".join(parts) + "}").encode()
+    header += b" " * ((64 << 20) - len(header))
+    path = _file(tmp_path, header, name="million.safetensors")
+    del parts, header
+    run = subprocess.run([sys.executable, "-c", _PEAK_MEMORY_OF_LOAD, str(path)], capture_output=True, text=True,
+                         env=_child_env(), timeout=600)
+    assert "rejected:" in run.stdout and "past the end" in run.stdout, run.stdout + run.stderr
+    grew_mib = int(run.stdout.split("grew_kib")[1]) / 1024
+    assert grew_mib < 5 * 64, f"loading a 64 MiB header took {grew_mib:.0f} MiB more memory"
