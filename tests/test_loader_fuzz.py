@@ -222,7 +222,8 @@ def _mutate(rng, seed):
         if where == 0:
             text = '{"x":' + nest + "}"
         elif where == 1:
-            text = header.decode().rstrip()[:-1] + ',"y":{"dtype":"F32","shape":[0],"data_offsets":[0,0],"z":' + nest + "}}"
+            extra = ',"y":{"dtype":"F32","shape":[0],"data_offsets":[0,0],"z":'
+            text = header.decode().rstrip()[:-1] + extra + nest + "}}"
         else:
             text = '{"__metadata__":' + nest + "}"
         return _join(text, body), f"deep nesting ({len(nest)} chars) in position {where}"

@@ -303,7 +303,8 @@ TempNames temp_names(const std::string& path) {
   char host[256] = {0};
   if (::gethostname(host, sizeof(host) - 1) != 0) host[0] = 0;
   std::string h;
-  for (const char* c = host; *c && h.size() < 32; ++c) h += (std::isalnum(static_cast<unsigned char>(*c)) || *c == '-') ? *c : '_';
+  for (const char* c = host; *c && h.size() < 32; ++c)
+    h += (std::isalnum(static_cast<unsigned char>(*c)) || *c == '-') ? *c : '_';
   // Keeps the name within NAME_MAX however long the target's name is.
   return {dir, "." + base.substr(0, 160) + ".backprop-tmp." + h + "."};
 }
@@ -340,7 +341,8 @@ struct TempFile {
 
 void require_utf8(std::string_view s, const char* what) {
   if (json::invalid_utf8_at(s) != std::string_view::npos)
-    throw SerializationError(std::string("save: ") + what + " is not valid UTF-8; safetensors names and metadata are UTF-8 strings");
+    throw SerializationError(std::string("save: ") + what +
+                             " is not valid UTF-8; safetensors names and metadata are UTF-8 strings");
 }
 
 }  // namespace
@@ -428,7 +430,8 @@ std::map<std::string, Tensor> load(const std::string& path, std::map<std::string
   if (::fstat(fd.get(), &st) != 0) throw SerializationError("load: cannot stat '" + path + "': " + os_error(errno));
   if (S_ISDIR(st.st_mode)) throw SerializationError("load: '" + path + "' is a directory, not a safetensors file");
   if (!S_ISREG(st.st_mode))
-    throw SerializationError("load: '" + path + "' is not a regular file (a pipe, socket or device); save to a file and load that");
+    throw SerializationError("load: '" + path +
+                             "' is not a regular file (a pipe, socket or device); save to a file and load that");
   const uint64_t file_size = static_cast<uint64_t>(st.st_size);
   auto bad = [&](const std::string& what) { invalid(path, what); };
   auto read_failed = [&](const std::string& what) {
@@ -436,7 +439,8 @@ std::map<std::string, Tensor> load(const std::string& path, std::map<std::string
     bad(what + (err ? ": " + os_error(err) : std::string(" (the file ended early; was it truncated?)")));
   };
 
-  if (file_size < 8) bad("it is " + std::to_string(file_size) + " bytes long, shorter than the 8-byte header length (truncated?)");
+  if (file_size < 8)
+    bad("it is " + std::to_string(file_size) + " bytes long, shorter than the 8-byte header length (truncated?)");
   unsigned char len[8];
   if (!read_exact(fd.get(), len, 8, 0)) read_failed("reading the header length failed");
   uint64_t n = 0;
