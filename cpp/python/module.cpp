@@ -266,6 +266,28 @@ PYBIND11_MODULE(_core, m, py::mod_gil_not_used()) {
       PyErr_SetString(PyExc_TypeError, e.what());
     }
   });
+  // Registered after the translator above, so tried before it (SerializationError is a
+  // RuntimeError). The type outlives the module, as exception types do.
+  static PyObject* serialization_error = PyErr_NewExceptionWithDoc(
+      "backprop.SerializationError",
+      "A file that backprop.save cannot write or backprop.load cannot read (missing, not a regular "
+      "file, truncated, or not a valid safetensors file). The message names the file.",
+      PyExc_RuntimeError, nullptr);
+  if (!serialization_error) throw py::error_already_set();
+  m.attr("SerializationError") = py::handle(serialization_error);
+  py::register_exception_translator([](std::exception_ptr p) {
+    try {
+      if (p) std::rethrow_exception(p);
+    } catch (const backprop::SerializationError& e) {
+      // A path is bytes and need not be UTF-8: escape what is not, rather than fail to raise.
+      std::string_view msg = e.what();
+      PyObject* text = PyUnicode_DecodeUTF8(msg.data(), static_cast<Py_ssize_t>(msg.size()), "backslashreplace");
+      if (text) {
+        PyErr_SetObject(serialization_error, text);
+        Py_DECREF(text);
+      }
+    }
+  });
 
   bind_dtype_and_factories(m);
   py::class_<Tensor> cls(m, "Tensor");

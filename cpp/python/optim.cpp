@@ -70,11 +70,23 @@ void bind_optim(py::module_& m) {
         py::arg("norm_type") = 2.0, py::arg("error_if_nonfinite") = false);
   m.def("clip_grad_value_", &optim::clip_grad_value_, py::arg("parameters"), py::arg("clip_value"));
 
-  m.def("_save", [](const std::map<std::string, Tensor>& tensors, const std::string& path,
-                    const std::map<std::string, std::string>& metadata) { save(tensors, path, metadata); });
+  // File I/O runs without the GIL. The arguments are converted before and the results after;
+  // the tensors are re-aliased with the GIL held so that another thread assigning `.data` of a
+  // caller's tensor cannot free storage that the write is reading.
+  m.def("_save", [](std::map<std::string, Tensor> tensors, const std::string& path,
+                    const std::map<std::string, std::string>& metadata) {
+    for (auto& entry : tensors)
+      if (entry.second.defined()) entry.second = entry.second.detach();
+    py::gil_scoped_release release;
+    save(tensors, path, metadata);
+  });
   m.def("_load", [](const std::string& path) {
     std::map<std::string, std::string> metadata;
-    auto tensors = load(path, &metadata);
+    std::map<std::string, Tensor> tensors;
+    {
+      py::gil_scoped_release release;
+      tensors = load(path, &metadata);
+    }
     return py::make_tuple(tensors, metadata);
   });
 }

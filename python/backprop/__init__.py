@@ -95,7 +95,7 @@ from . import _tensor  # noqa: F401  (adds the Python-level Tensor methods)
 from ._cmake import cmake_prefix_path
 from ._creation import empty, full_like, ones_like, rand_like, randn_like, tensor, zeros_like
 from .autograd import enable_grad, no_grad, set_grad_enabled
-from .serialization import load, save
+from .serialization import SerializationError, load, save
 
 float32 = dtype.float32
 float64 = dtype.float64

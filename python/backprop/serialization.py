@@ -5,6 +5,9 @@ entries, so `safetensors.numpy.load_file` / `safetensors.torch.load_file` and th
 `backprop::load` read it directly. Any other structure (an optimizer's state_dict, a dict of
 several state dicts, numbers, strings) is stored with its tensors as entries and its shape as
 JSON in the file's metadata.
+
+Every file `load` cannot read (missing, a directory, truncated, corrupted, or breaking the
+safetensors rules) raises `SerializationError`, a `RuntimeError` whose message names the file.
 """
 
 import json
@@ -12,21 +15,45 @@ import os
 from collections import OrderedDict
 
 from . import _core
-from ._core import Tensor
+from ._core import SerializationError, Tensor
+
+__all__ = ["SerializationError", "load", "save"]
 
 _FORMAT = "backprop.format"
 _TREE = "backprop.tree"
+_RESERVED = "__metadata__"  # the safetensors header key that cannot name a tensor
+
+
+def _encodable(name):
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:  # lone surrogates, e.g. from os.listdir of a non-UTF-8 name
+        return False
+    return True
 
 
 def _is_flat(obj):
-    return isinstance(obj, dict) and all(isinstance(k, str) and isinstance(v, Tensor) for k, v in obj.items())
+    return isinstance(obj, dict) and all(
+        isinstance(k, str) and k != _RESERVED and _encodable(k) and isinstance(v, Tensor) for k, v in obj.items()
+    )
+
+
+def _entry_name(path, tensors):
+    # The readable path when it is free; otherwise the first free "path#n". Every name is checked
+    # against those already taken, so two leaves never share an entry.
+    base = "/".join(path) or "tensor"
+    if not _encodable(base):
+        base = "tensor"
+    name, n = base, 1
+    while name in tensors or name == _RESERVED:
+        name = f"{base}#{n}"
+        n += 1
+    return name
 
 
 def _encode(obj, path, tensors):
     if isinstance(obj, Tensor):
-        key = "/".join(path) or "tensor"
-        if key in tensors:
-            key = f"{key}#{len(tensors)}"
+        key = _entry_name(path, tensors)
         tensors[key] = obj.detach()
         return {"__tensor__": key}
     if obj is None or isinstance(obj, (bool, int, float, str)):
@@ -46,38 +73,77 @@ def _encode(obj, path, tensors):
     )
 
 
+class _BadTree(Exception):
+    pass
+
+
 def _decode(obj, tensors):
+    # Only the shapes _encode writes are accepted: anything else is a corrupted record.
+    if obj is None or isinstance(obj, (bool, int, float, str)):
+        return obj
     if isinstance(obj, list):
         return [_decode(v, tensors) for v in obj]
-    if isinstance(obj, dict):
-        if "__tensor__" in obj:
-            return tensors[obj["__tensor__"]]
-        if "__tuple__" in obj:
-            return tuple(_decode(v, tensors) for v in obj["__tuple__"])
-        if "__dict__" in obj:
-            return OrderedDict((k, _decode(v, tensors)) for k, v in obj["__dict__"])
-    return obj
+    if not isinstance(obj, dict) or len(obj) != 1:
+        raise _BadTree(f"unexpected {type(obj).__name__} {_short(obj)}")
+    (tag, value), = obj.items()
+    if tag == "__tensor__":
+        if not isinstance(value, str) or value not in tensors:
+            raise _BadTree(f"it refers to a tensor {_short(value)} that the file does not hold")
+        return tensors[value]
+    if tag == "__tuple__" and isinstance(value, list):
+        return tuple(_decode(v, tensors) for v in value)
+    if tag == "__dict__" and isinstance(value, list):
+        out = OrderedDict()
+        for pair in value:
+            if not (isinstance(pair, list) and len(pair) == 2 and isinstance(pair[0], (str, int))):
+                raise _BadTree(f"a dict item {_short(pair)} is not a [key, value] pair with a str or int key")
+            if pair[0] in out:
+                raise _BadTree(f"the dict key {_short(pair[0])} appears twice")
+            out[pair[0]] = _decode(pair[1], tensors)
+        return out
+    raise _BadTree(f"unexpected object {_short(obj)}")
+
+
+def _short(obj):
+    text = repr(obj)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _os_path(f, op):
+    path = os.fspath(f)
+    if ("\0" if isinstance(path, str) else b"\0") in path:
+        raise ValueError(f"{op}: embedded null byte in the path")
+    # Bytes reach the C++ side unchanged, including names that are not valid UTF-8.
+    return os.fsdecode(path), os.fsencode(path)
 
 
 def save(obj, f):
-    """Writes `obj` to the path `f` atomically (a crash mid-write leaves the old file whole)."""
-    path = os.fspath(f)
+    """Writes `obj` to the path `f` atomically (a crash mid-write leaves the old file whole).
+
+    Raises SerializationError when the file cannot be written."""
+    path, raw = _os_path(f, "save")
     if _is_flat(obj):
-        _core._save({k: v.detach() for k, v in obj.items()}, path, {_FORMAT: "tensors"})
+        _core._save({k: v.detach() for k, v in obj.items()}, raw, {_FORMAT: "tensors"})
         return
     tensors = {}
     tree = _encode(obj, [], tensors)
-    _core._save(tensors, path, {_FORMAT: "tree", _TREE: json.dumps(tree)})
+    _core._save(tensors, raw, {_FORMAT: "tree", _TREE: json.dumps(tree)})
 
 
 def load(f):
-    """Reads what `save` wrote, or any safetensors file of float32/float64/int64/bool tensors."""
-    path = os.fspath(f)
-    tensors, metadata = _core._load(path)
-    if metadata.get(_FORMAT) == "tree":
-        try:
-            tree = json.loads(metadata[_TREE])
-            return _decode(tree, tensors)
-        except (KeyError, ValueError) as e:
-            raise RuntimeError(f"load: '{path}' has a corrupted structure record: {e}") from None
-    return OrderedDict(sorted(tensors.items()))
+    """Reads what `save` wrote, or any safetensors file of float32/float64/int64/bool tensors.
+
+    Raises SerializationError, naming the file, for any file it cannot read."""
+    path, raw = _os_path(f, "load")
+    tensors, metadata = _core._load(raw)
+    if metadata.get(_FORMAT) != "tree":
+        return OrderedDict(sorted(tensors.items()))
+    record = metadata.get(_TREE)
+    if record is None:
+        raise SerializationError(f"load: '{path}' is marked as a structure but has no {_TREE!r} record")
+    try:
+        return _decode(json.loads(record), tensors)
+    except RecursionError:
+        raise SerializationError(f"load: '{path}' has a structure record nested too deeply to read") from None
+    except (ValueError, _BadTree) as e:  # json.JSONDecodeError is a ValueError
+        raise SerializationError(f"load: '{path}' has a corrupted structure record: {e}") from None

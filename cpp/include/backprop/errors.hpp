@@ -1,7 +1,7 @@
 #pragma once
 /// \file errors.hpp
 /// Typed exceptions thrown by every misuse of the public API. The Python bindings map them to
-/// ValueError, TypeError, IndexError and RuntimeError.
+/// ValueError, TypeError, IndexError and RuntimeError (SerializationError to its own subclass).
 #include <stdexcept>
 #include <string>
 
@@ -27,6 +27,12 @@ struct IndexError : std::out_of_range {
 /// Misuse of autograd state: a freed graph, a modified saved tensor, in-place on a leaf.
 struct RuntimeError : std::runtime_error {
   using std::runtime_error::runtime_error;
+};
+/// A file that save() cannot write or load() cannot read: missing, not a regular file,
+/// truncated, or not a valid safetensors file. The message names the file and what is wrong.
+/// Python sees it as backprop.SerializationError, a subclass of RuntimeError.
+struct SerializationError : RuntimeError {
+  using RuntimeError::RuntimeError;
 };
 
 }  // namespace backprop
