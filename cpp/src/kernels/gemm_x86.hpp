@@ -6,7 +6,7 @@
 // Vector traits VT provide:
 //   using T, V; static constexpr int L (lanes);
 //   zero(), load(const T*), store(T*, V), bcast(const T*), fma(a, b, c) = a*b + c, add(a, b);
-//   store_part(T* p, V x, int n, bool acc): p[0:n] (=|+=) x[0:n] for n < L (n <= 0: nothing).
+//   store_part(T* p, V x, int n, bool acc): p[0:min(n, L)] (=|+=) x[0:min(n, L)] (n <= 0: nothing).
 #include <immintrin.h>
 
 namespace backprop::kernels::BP_GEMM_ISA {
@@ -74,6 +74,10 @@ struct Ymm<double> {
 // AVX2 has no masked store for every width: a partial vector goes through the stack.
 template <class VT>
 inline void ymm_store_part(typename VT::T* p, typename VT::V x, int n, bool acc) {
+  if (n >= VT::L) {
+    VT::store(p, acc ? VT::add(VT::load(p), x) : x);
+    return;
+  }
   alignas(32) typename VT::T tmp[VT::L];
   VT::store(tmp, x);
   int m = n < VT::L ? n : VT::L;
@@ -164,15 +168,10 @@ struct KernelX86 {
           VT::store(cp, acc ? VT::add(VT::load(cp), r[i][v]) : r[i][v]);
         }
     } else {
+#pragma GCC unroll 16
       for (int i = 0; i < M; ++i)
-        for (int v = 0; v < NU; ++v) {
-          T* cp = c + i * ldc + L * v;
-          int left = n - L * v;
-          if (left >= L)
-            VT::store(cp, acc ? VT::add(VT::load(cp), r[i][v]) : r[i][v]);
-          else
-            VT::store_part(cp, r[i][v], left, acc);
-        }
+#pragma GCC unroll 4
+        for (int v = 0; v < NU; ++v) VT::store_part(c + i * ldc + L * v, r[i][v], n - L * v, acc);
     }
   }
 
