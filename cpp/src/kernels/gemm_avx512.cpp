@@ -1,4 +1,5 @@
-// GEMM micro-kernels for AVX-512 (F/DQ/BW/VL). Compiled with the flags set in
+// GEMM for AVX-512 (F/DQ/BW/VL): the x86 template (gemm_x86.hpp) on 512-bit vectors, with
+// masked loads and stores for partial column tiles. Compiled with the flags set in
 // cmake/KernelFlags.cmake and run only when cpu_dispatch selects avx512.
 #include "gemm_kernels.hpp"
 
@@ -11,144 +12,46 @@
 namespace backprop::kernels::avx512 {
 namespace {
 
-inline __mmask16 tail_mask(int n) { return n >= 16 ? __mmask16(0xFFFF) : n <= 0 ? __mmask16(0) : __mmask16((1u << n) - 1); }
-inline __mmask8 tail_mask8(int n) { return n >= 8 ? __mmask8(0xFF) : n <= 0 ? __mmask8(0) : __mmask8((1u << n) - 1); }
+template <class T>
+struct Zmm;
 
-// Register tile MR x 32 floats: MR rows of two zmm accumulators.
-struct KernelF32 {
+template <>
+struct Zmm<float> {
   using T = float;
-  static constexpr int MR = 12, NR = 32, L = 16, NV = NR / L;
-  static constexpr int64_t MC = 192, KC = 512, NC = 2048;
-
-  template <int M, int NU>
-  static void ukr_impl(int64_t kc, const float* __restrict a, const float* __restrict b, float* c, int64_t ldc, bool acc,
-                  int n) {
-    __m512 r[M][NU];
-#pragma GCC unroll 16
-    for (int i = 0; i < M; ++i)
-#pragma GCC unroll 4
-      for (int v = 0; v < NU; ++v) r[i][v] = _mm512_setzero_ps();
-#pragma GCC unroll 16
-    for (int i = 0; i < M; ++i) _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc), _MM_HINT_T0);
-#pragma GCC unroll 2
-    for (int64_t p = 0; p < kc; ++p) {
-      __m512 bv[NU];
-#pragma GCC unroll 4
-      for (int v = 0; v < NU; ++v) bv[v] = _mm512_loadu_ps(b + 16 * v);
-#pragma GCC unroll 16
-      for (int i = 0; i < M; ++i) {
-        __m512 av = _mm512_set1_ps(a[i]);
-#pragma GCC unroll 4
-        for (int v = 0; v < NU; ++v) r[i][v] = _mm512_fmadd_ps(av, bv[v], r[i][v]);
-      }
-      a += MR;
-      b += NR;
-    }
-    if (n == NU * L) {
-#pragma GCC unroll 16
-      for (int i = 0; i < M; ++i)
-#pragma GCC unroll 4
-        for (int v = 0; v < NU; ++v) {
-          float* cp = c + i * ldc + 16 * v;
-          _mm512_storeu_ps(cp, acc ? _mm512_add_ps(_mm512_loadu_ps(cp), r[i][v]) : r[i][v]);
-        }
-    } else {
-      __mmask16 mk[NU];
-#pragma GCC unroll 4
-      for (int v = 0; v < NU; ++v) mk[v] = tail_mask(n - 16 * v);
-#pragma GCC unroll 16
-      for (int i = 0; i < M; ++i)
-#pragma GCC unroll 4
-        for (int v = 0; v < NU; ++v) {
-          float* cp = c + i * ldc + 16 * v;
-          __m512 x = acc ? _mm512_add_ps(_mm512_maskz_loadu_ps(mk[v], cp), r[i][v]) : r[i][v];
-          _mm512_mask_storeu_ps(cp, mk[v], x);
-        }
-    }
-  }
-
-  // Narrow column tiles (n <= one vector) compute one vector per row, not NV.
-  template <int M>
-  static void ukr(int64_t kc, const T* a, const T* b, T* c, int64_t ldc, bool acc, int n) {
-    if (NV > 1 && n <= L)
-      ukr_impl<M, 1>(kc, a, b, c, ldc, acc, n);
-    else
-      ukr_impl<M, NV>(kc, a, b, c, ldc, acc, n);
-  }
-
-  template <int W>
-  static void pack_trans(const float* src, int64_t ld, int n, int64_t kc, float* dst) {
-    pack_trans_x86<W>(src, ld, n, kc, dst);
+  using V = __m512;
+  static constexpr int L = 16;
+  static V zero() { return _mm512_setzero_ps(); }
+  static V load(const T* p) { return _mm512_loadu_ps(p); }
+  static void store(T* p, V x) { _mm512_storeu_ps(p, x); }
+  static V bcast(const T* p) { return _mm512_set1_ps(*p); }
+  static V fma(V a, V b, V c) { return _mm512_fmadd_ps(a, b, c); }
+  static V add(V a, V b) { return _mm512_add_ps(a, b); }
+  static void store_part(T* p, V x, int n, bool acc) {
+    __mmask16 m = n >= L ? __mmask16(0xFFFF) : n <= 0 ? __mmask16(0) : __mmask16((1u << n) - 1);
+    _mm512_mask_storeu_ps(p, m, acc ? _mm512_add_ps(_mm512_maskz_loadu_ps(m, p), x) : x);
   }
 };
 
-// Register tile MR x 16 doubles.
-struct KernelF64 {
+template <>
+struct Zmm<double> {
   using T = double;
-  static constexpr int MR = 12, NR = 16, L = 8, NV = NR / L;
-  static constexpr int64_t MC = 96, KC = 256, NC = 2048;
-
-  template <int M, int NU>
-  static void ukr_impl(int64_t kc, const double* __restrict a, const double* __restrict b, double* c, int64_t ldc,
-                  bool acc, int n) {
-    __m512d r[M][NU];
-#pragma GCC unroll 16
-    for (int i = 0; i < M; ++i)
-#pragma GCC unroll 4
-      for (int v = 0; v < NU; ++v) r[i][v] = _mm512_setzero_pd();
-#pragma GCC unroll 16
-    for (int i = 0; i < M; ++i) _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc), _MM_HINT_T0);
-#pragma GCC unroll 2
-    for (int64_t p = 0; p < kc; ++p) {
-      __m512d bv[NU];
-#pragma GCC unroll 4
-      for (int v = 0; v < NU; ++v) bv[v] = _mm512_loadu_pd(b + 8 * v);
-#pragma GCC unroll 16
-      for (int i = 0; i < M; ++i) {
-        __m512d av = _mm512_set1_pd(a[i]);
-#pragma GCC unroll 4
-        for (int v = 0; v < NU; ++v) r[i][v] = _mm512_fmadd_pd(av, bv[v], r[i][v]);
-      }
-      a += MR;
-      b += NR;
-    }
-    if (n == NU * L) {
-#pragma GCC unroll 16
-      for (int i = 0; i < M; ++i)
-#pragma GCC unroll 4
-        for (int v = 0; v < NU; ++v) {
-          double* cp = c + i * ldc + 8 * v;
-          _mm512_storeu_pd(cp, acc ? _mm512_add_pd(_mm512_loadu_pd(cp), r[i][v]) : r[i][v]);
-        }
-    } else {
-      __mmask8 mk[NU];
-#pragma GCC unroll 4
-      for (int v = 0; v < NU; ++v) mk[v] = tail_mask8(n - 8 * v);
-#pragma GCC unroll 16
-      for (int i = 0; i < M; ++i)
-#pragma GCC unroll 4
-        for (int v = 0; v < NU; ++v) {
-          double* cp = c + i * ldc + 8 * v;
-          __m512d x = acc ? _mm512_add_pd(_mm512_maskz_loadu_pd(mk[v], cp), r[i][v]) : r[i][v];
-          _mm512_mask_storeu_pd(cp, mk[v], x);
-        }
-    }
-  }
-
-  // Narrow column tiles (n <= one vector) compute one vector per row, not NV.
-  template <int M>
-  static void ukr(int64_t kc, const T* a, const T* b, T* c, int64_t ldc, bool acc, int n) {
-    if (NV > 1 && n <= L)
-      ukr_impl<M, 1>(kc, a, b, c, ldc, acc, n);
-    else
-      ukr_impl<M, NV>(kc, a, b, c, ldc, acc, n);
-  }
-
-  template <int W>
-  static void pack_trans(const double* src, int64_t ld, int n, int64_t kc, double* dst) {
-    pack_trans_x86<W>(src, ld, n, kc, dst);
+  using V = __m512d;
+  static constexpr int L = 8;
+  static V zero() { return _mm512_setzero_pd(); }
+  static V load(const T* p) { return _mm512_loadu_pd(p); }
+  static void store(T* p, V x) { _mm512_storeu_pd(p, x); }
+  static V bcast(const T* p) { return _mm512_set1_pd(*p); }
+  static V fma(V a, V b, V c) { return _mm512_fmadd_pd(a, b, c); }
+  static V add(V a, V b) { return _mm512_add_pd(a, b); }
+  static void store_part(T* p, V x, int n, bool acc) {
+    __mmask8 m = n >= L ? __mmask8(0xFF) : n <= 0 ? __mmask8(0) : __mmask8((1u << n) - 1);
+    _mm512_mask_storeu_pd(p, m, acc ? _mm512_add_pd(_mm512_maskz_loadu_pd(m, p), x) : x);
   }
 };
+
+// 12 rows x 2 vectors: 24 accumulators of the 32 zmm registers.
+using KernelF32 = KernelX86<Zmm<float>, 12, 2, 192, 512, 2048>;
+using KernelF64 = KernelX86<Zmm<double>, 12, 2, 96, 256, 2048>;
 
 constexpr GemmKernelTable<float> kTableF32 = make_table<KernelF32>();
 constexpr GemmKernelTable<double> kTableF64 = make_table<KernelF64>();

@@ -1,6 +1,7 @@
 #pragma once
 // Reductions over the middle axis of a contiguous [outer, R, inner] block: the layout every
 // reduction is brought to (reducing a trailing block is inner = 1, a leading one outer = 1).
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <limits>
@@ -50,6 +51,60 @@ void sum_middle(const T* x, T* out, int64_t outer, int64_t R, int64_t inner) {
   } else {
     parallel_for(inner, R, [&](int64_t b, int64_t e) { columns(0, b, e); });
   }
+}
+
+/// out[o, i] = mean_r x[o, r, i].
+template <class T>
+void mean_middle(const T* x, T* out, int64_t outer, int64_t R, int64_t inner) {
+  sum_middle(x, out, outer, R, inner);
+  const T scale = static_cast<T>(R);
+  parallel_for(outer * inner, 1, [&](int64_t b, int64_t e) {
+    for (int64_t k = b; k < e; ++k) out[k] /= scale;
+  });
+}
+
+/// out[o, idx[o, i], i] = g[o, i] into a zeroed out (outer, R, inner): the backward of a
+/// reduction that picked one element per (o, i). Targets are distinct, so it runs in parallel.
+template <class T>
+void scatter_middle(const T* g, const int64_t* idx, T* out, int64_t outer, int64_t R, int64_t inner) {
+  parallel_for(outer * inner, 1, [&](int64_t b, int64_t e) {
+    for (int64_t k = b; k < e; ++k) {
+      int64_t o = k / inner, i = k % inner;
+      out[(o * R + idx[k]) * inner + i] = g[k];
+    }
+  });
+}
+
+/// sum |x|^p over x[0:n] (max |x| for p = inf, NaN if any is NaN), accumulated in double, in
+/// fixed blocks whose partial results combine in order: the result does not depend on the
+/// number of threads.
+template <class T>
+double norm_partial(const T* x, int64_t n, double p) {
+  constexpr int64_t kBlock = 8192;
+  int64_t blocks = (n + kBlock - 1) / kBlock;
+  std::vector<double> part(static_cast<size_t>(blocks), 0.0);
+  const bool inf = std::isinf(p);
+  parallel_for(blocks, kBlock * (p == 1.0 || p == 2.0 || inf ? 1 : 16), [&](int64_t b, int64_t e) {
+    for (int64_t blk = b; blk < e; ++blk) {
+      int64_t lo = blk * kBlock, hi = std::min(n, lo + kBlock);
+      double acc = 0;
+      for (int64_t i = lo; i < hi; ++i) {
+        double a = std::abs(static_cast<double>(x[i]));
+        if (inf)
+          acc = std::max(acc, a) + (a != a ? a : 0.0);
+        else if (p == 2.0)
+          acc += a * a;
+        else if (p == 1.0)
+          acc += a;
+        else
+          acc += std::pow(a, p);
+      }
+      part[static_cast<size_t>(blk)] = acc;
+    }
+  });
+  double total = 0;
+  for (double v : part) total = inf ? std::max(total, v) + (v != v ? v : 0.0) : total + v;
+  return total;
 }
 
 /// Largest (kMax) or smallest value along R and the index of its first occurrence; NaN wins.

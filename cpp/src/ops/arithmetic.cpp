@@ -129,8 +129,20 @@ struct Neg : OpBase {
   Tensor forward(const Tensor& a) {
     if (a.dtype() == DType::Bool)
       throw TypeError("neg: negation of a bool tensor is not supported; use logical_not instead");
-    Tensor z = zeros({}, a.dtype());
-    return map_binary(z, a, a.dtype(), "neg", [](auto, auto v) { return -v; });
+    auto f = [](auto v) { return -v; };
+    Tensor out = make_tensor(a.shape(), a.dtype());
+    if (a.is_contiguous()) {
+      BP_DISPATCH_NUMERIC(a.dtype(), "neg", {
+        kernels::map_dense<scalar_t, scalar_t>(a.numel(), out.data<scalar_t>(), a.data<scalar_t>(), 1, f);
+      });
+      return out;
+    }
+    std::array<const int64_t*, 2> strides{out.strides().data(), a.strides().data()};
+    BP_DISPATCH_NUMERIC(a.dtype(), "neg", {
+      kernels::map_strided<scalar_t, scalar_t>(static_cast<int>(a.dim()), a.shape().data(), strides,
+                                               out.data<scalar_t>(), {a.data_ptr()}, 1, f);
+    });
+    return out;
   }
   std::vector<Tensor> backward(const Tensor& g) { return {neg(g)}; }
 };

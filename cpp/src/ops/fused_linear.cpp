@@ -1,8 +1,7 @@
 // act(x @ W^T + b) as one op: the bias seeds the GEMM output, the activation runs over the
 // output while it is still in cache, and backward turns the incoming gradient into the
 // pre-activation gradient in one pass before the two GEMMs.
-#include <cmath>
-
+#include "../kernels/activation.hpp"
 #include "../kernels/gemm.hpp"
 #include "elementwise.hpp"
 #include "op.hpp"
@@ -19,39 +18,17 @@ Activation parse_activation(const std::string& name) {
   throw ValueError("linear_activation: activation must be 'relu', 'tanh' or 'sigmoid', got '" + name + "'");
 }
 
-template <class T>
-void activate(T* y, int64_t n, Activation act) {
-  kernels::parallel_for(n, act == Activation::Relu ? 1 : 8, [&](int64_t b, int64_t e) {
-    switch (act) {
-      case Activation::Relu:
-        for (int64_t i = b; i < e; ++i) y[i] = y[i] > T(0) ? y[i] : (y[i] != y[i] ? y[i] : T(0));
-        break;
-      case Activation::Tanh:
-        for (int64_t i = b; i < e; ++i) y[i] = std::tanh(y[i]);
-        break;
-      case Activation::Sigmoid:
-        for (int64_t i = b; i < e; ++i) y[i] = T(1) / (T(1) + std::exp(-y[i]));
-        break;
-    }
-  });
-}
-
-// d(pre-activation) from d(output) and the output, with each activation's PyTorch formula.
-template <class T>
-void activation_backward(const T* g, const T* y, T* d, int64_t n, Activation act) {
-  kernels::parallel_for(n, 2, [&](int64_t b, int64_t e) {
-    switch (act) {
-      case Activation::Relu:
-        for (int64_t i = b; i < e; ++i) d[i] = y[i] > T(0) ? g[i] : T(0);
-        break;
-      case Activation::Tanh:
-        for (int64_t i = b; i < e; ++i) d[i] = g[i] * (T(1) - y[i] * y[i]);
-        break;
-      case Activation::Sigmoid:
-        for (int64_t i = b; i < e; ++i) d[i] = g[i] * (T(1) - y[i]) * y[i];
-        break;
-    }
-  });
+// Calls f with the functor of `act` (kernels/activation.hpp, shared with the plain ops).
+template <class F>
+void with_functor(Activation act, F&& f) {
+  switch (act) {
+    case Activation::Relu:
+      return f(kernels::ReluFn{});
+    case Activation::Tanh:
+      return f(kernels::TanhFn{});
+    case Activation::Sigmoid:
+      return f(kernels::SigmoidFn{});
+  }
 }
 
 struct LinearActivation : OpBase {
@@ -62,7 +39,10 @@ struct LinearActivation : OpBase {
 
   Tensor forward(const Tensor& x, const Tensor& w, const Tensor& bias) {
     Tensor out = linear(x, w, bias);  // 2-D x; the bias seeds the GEMM output
-    BP_DISPATCH_FLOATING(out.dtype(), "linear_activation", { activate(out.data<scalar_t>(), out.numel(), act_); });
+    BP_DISPATCH_FLOATING(out.dtype(), "linear_activation", {
+      scalar_t* y = out.data<scalar_t>();
+      with_functor(act_, [&](auto fn) { kernels::activate_inplace(fn, y, out.numel()); });
+    });
     if (needs(1)) x_ = save(x);
     if (needs(0)) w_ = save(w);
     out_ = save(out);
@@ -74,7 +54,9 @@ struct LinearActivation : OpBase {
     Tensor gc = g.contiguous();
     Tensor pre = make_tensor(y.shape(), y.dtype());
     BP_DISPATCH_FLOATING(y.dtype(), "linear_activation_backward", {
-      activation_backward(gc.data<scalar_t>(), y.data<scalar_t>(), pre.data<scalar_t>(), y.numel(), act_);
+      const scalar_t *gp = gc.data<scalar_t>(), *yp = y.data<scalar_t>();
+      scalar_t* d = pre.data<scalar_t>();
+      with_functor(act_, [&](auto fn) { kernels::activation_grad(fn, gp, yp, d, y.numel()); });
     });
     int64_t M = pre.shape()[0], N = pre.shape()[1];
     Tensor gx, gw, gb;

@@ -1,4 +1,5 @@
 // Integer indexing: index_select, gather, index_put and nonzero. Backward scatter-adds.
+#include "../kernels/index.hpp"
 #include "elementwise.hpp"
 #include "op.hpp"
 
@@ -15,22 +16,6 @@ int64_t checked_index(int64_t i, int64_t size, int64_t dim, const char* op) {
     throw IndexError(std::string(op) + ": index " + std::to_string(i) + " is out of bounds for dimension " +
                      std::to_string(dim) + " with size " + std::to_string(size));
   return i < 0 ? i + size : i;
-}
-
-// out (outer, n, inner) <- x (outer, size, inner) rows at idx; or the reverse with accumulation.
-template <class T>
-void take_rows(const T* x, T* out, const int64_t* idx, int64_t n, int64_t outer, int64_t size, int64_t inner) {
-  for (int64_t o = 0; o < outer; ++o)
-    for (int64_t k = 0; k < n; ++k) std::copy_n(x + (o * size + idx[k]) * inner, inner, out + (o * n + k) * inner);
-}
-template <class T>
-void add_rows(const T* g, T* out, const int64_t* idx, int64_t n, int64_t outer, int64_t size, int64_t inner) {
-  for (int64_t o = 0; o < outer; ++o)
-    for (int64_t k = 0; k < n; ++k) {
-      const T* src = g + (o * n + k) * inner;
-      T* dst = out + (o * size + idx[k]) * inner;
-      for (int64_t i = 0; i < inner; ++i) dst[i] += src[i];
-    }
 }
 
 struct Layout {
@@ -69,7 +54,7 @@ struct IndexSelect : OpBase {
     Tensor out = make_tensor(shape, x.dtype());
     Tensor xc = x.contiguous();
     BP_DISPATCH_ALL(x.dtype(), "index_select", {
-      take_rows(xc.data<scalar_t>(), out.data<scalar_t>(), idx.data(), static_cast<int64_t>(idx.size()), l.outer,
+      kernels::take_rows(xc.data<scalar_t>(), out.data<scalar_t>(), idx.data(), static_cast<int64_t>(idx.size()), l.outer,
                 l.size, l.inner);
     });
     return out;
@@ -80,7 +65,7 @@ struct IndexSelect : OpBase {
     Tensor index = saved(index_);
     Layout l = layout_around(in_shape_, dim_);
     BP_DISPATCH_FLOATING(g.dtype(), "index_select_backward", {
-      add_rows(gc.data<scalar_t>(), out.data<scalar_t>(), index.data<int64_t>(), index.numel(), l.outer, l.size,
+      kernels::add_rows(gc.data<scalar_t>(), out.data<scalar_t>(), index.data<int64_t>(), index.numel(), l.outer, l.size,
                l.inner);
     });
     return {out, Tensor()};
@@ -93,24 +78,6 @@ struct Gather : OpBase {
   Shape in_shape_;
   int index_ = -1;  // a private, checked copy of the index, saved
   explicit Gather(int64_t dim) : dim_(dim) {}
-  // Calls f(x_offset, index_position) for every element of index.
-  template <class F>
-  void walk(const Tensor& index, const Shape& x_shape, F f) {
-    Shape ishape = index.shape();
-    Shape xs = contiguous_strides(x_shape);
-    const int64_t* ip = index.data<int64_t>();
-    int64_t n = index.numel(), nd = static_cast<int64_t>(ishape.size());
-    std::vector<int64_t> pos(nd, 0);
-    for (int64_t k = 0; k < n; ++k) {
-      int64_t off = 0;
-      for (int64_t d = 0; d < nd; ++d) off += (d == dim_ ? ip[k] : pos[d]) * xs[d];
-      f(off, k);
-      for (int64_t d = nd - 1; d >= 0; --d) {
-        if (++pos[d] < ishape[d]) break;
-        pos[d] = 0;
-      }
-    }
-  }
   Tensor forward(const Tensor& x, const Tensor& index) {
     check_index_dtype(index, "gather");
     if (index.dim() != x.dim())
@@ -129,10 +96,10 @@ struct Gather : OpBase {
     index_ = save(checked);
     Tensor xc = x.contiguous();
     Tensor out = make_tensor(index.shape(), x.dtype());
+    Shape xs = contiguous_strides(in_shape_);
     BP_DISPATCH_ALL(x.dtype(), "gather", {
-      const scalar_t* xp = xc.data<scalar_t>();
-      scalar_t* op = out.data<scalar_t>();
-      walk(checked, in_shape_, [&](int64_t off, int64_t k) { op[k] = xp[off]; });
+      kernels::gather(xc.data<scalar_t>(), out.data<scalar_t>(), ip, checked.shape().data(), xs.data(),
+                      checked.dim(), dim_, checked.numel());
     });
     return out;
   }
@@ -140,10 +107,10 @@ struct Gather : OpBase {
     Tensor index = saved(index_);
     Tensor out = zeros(in_shape_, g.dtype());
     Tensor gc = g.contiguous();
+    Shape xs = contiguous_strides(in_shape_);
     BP_DISPATCH_FLOATING(g.dtype(), "gather_backward", {
-      const scalar_t* gp = gc.data<scalar_t>();
-      scalar_t* op = out.data<scalar_t>();
-      walk(index, in_shape_, [&](int64_t off, int64_t k) { op[off] += gp[k]; });
+      kernels::gather_backward(gc.data<scalar_t>(), out.data<scalar_t>(), index.data<int64_t>(),
+                               index.shape().data(), xs.data(), index.dim(), dim_, index.numel());
     });
     return {out, Tensor()};
   }
@@ -187,15 +154,7 @@ struct IndexPut : OpBase {
     Tensor v = expand(cast_raw(values, dt), values_shape_).contiguous();
     Tensor out = x.clone();
     BP_DISPATCH_ALL(dt, "index_put", {
-      const scalar_t* vp = v.data<scalar_t>();
-      scalar_t* op = out.data<scalar_t>();
-      for (int64_t p = 0; p < npos; ++p)
-        for (int64_t r = 0; r < row_; ++r) {
-          if (accumulate_)
-            op[offsets_[p] + r] += vp[p * row_ + r];
-          else
-            op[offsets_[p] + r] = vp[p * row_ + r];
-        }
+      kernels::index_put_rows(out.data<scalar_t>(), v.data<scalar_t>(), offsets_.data(), npos, row_, accumulate_);
     });
     return out;
   }
@@ -206,10 +165,7 @@ struct IndexPut : OpBase {
     if (needs(1)) {
       Tensor gv = make_tensor(values_shape_, g.dtype());
       BP_DISPATCH_FLOATING(g.dtype(), "index_put_backward", {
-        const scalar_t* gp = gc.data<scalar_t>();
-        scalar_t* vp = gv.data<scalar_t>();
-        for (int64_t p = 0; p < npos; ++p)
-          for (int64_t r = 0; r < row_; ++r) vp[p * row_ + r] = gp[offsets_[p] + r];
+        kernels::take_offset_rows(gc.data<scalar_t>(), gv.data<scalar_t>(), offsets_.data(), npos, row_);
       });
       grads[1] = gv;
     }
@@ -217,9 +173,7 @@ struct IndexPut : OpBase {
       Tensor gx = gc.clone();
       if (!accumulate_) {
         BP_DISPATCH_FLOATING(g.dtype(), "index_put_backward", {
-          scalar_t* xp = gx.data<scalar_t>();
-          for (int64_t p = 0; p < npos; ++p)
-            for (int64_t r = 0; r < row_; ++r) xp[offsets_[p] + r] = 0;
+          kernels::zero_offset_rows(gx.data<scalar_t>(), offsets_.data(), npos, row_);
         });
       }
       grads[0] = gx;

@@ -1,6 +1,7 @@
 // cross_entropy (fused with log-softmax), nll_loss, mse_loss and binary_cross_entropy_with_logits.
 #include <cmath>
 
+#include "../kernels/loss.hpp"
 #include "../kernels/softmax.hpp"
 #include "elementwise.hpp"
 #include "op.hpp"
@@ -36,35 +37,19 @@ struct CrossEntropyIndices : OpBase {
     int64_t N = x.shape()[0], C = x.shape()[1];
     Tensor tc = target.contiguous();
     const int64_t* t = tc.data<int64_t>();
-    for (int64_t n = 0; n < N; ++n)
-      if (t[n] != ignore_ && (t[n] < 0 || t[n] >= C))
-        throw IndexError("cross_entropy: target " + std::to_string(t[n]) + " at position " + std::to_string(n) +
-                         " is out of bounds for " + std::to_string(C) + " classes; targets must lie in [0, " +
-                         std::to_string(C - 1) + "]");
+    int64_t bad = kernels::first_bad_target(t, N, C, ignore_);
+    if (bad >= 0)
+      throw IndexError("cross_entropy: target " + std::to_string(t[bad]) + " at position " + std::to_string(bad) +
+                       " is out of bounds for " + std::to_string(C) + " classes; targets must lie in [0, " +
+                       std::to_string(C - 1) + "]");
     Tensor xc = x.contiguous();
     Tensor logp = make_tensor({N, C}, x.dtype());
     Tensor out = make_tensor({N}, x.dtype());
     double eps = smoothing_;
     BP_DISPATCH_FLOATING(x.dtype(), "cross_entropy", {
       kernels::softmax_middle<true, scalar_t>(xc.data<scalar_t>(), logp.data<scalar_t>(), N, C, 1);
-      const scalar_t* lp = logp.data<scalar_t>();
-      const scalar_t* w = weight_arg_.data<scalar_t>();
-      scalar_t* o = out.data<scalar_t>();
-      for (int64_t n = 0; n < N; ++n) {
-        if (t[n] == ignore_) {
-          o[n] = 0;
-          continue;
-        }
-        const scalar_t* row = lp + n * C;
-        scalar_t nll = -w[t[n]] * row[t[n]];
-        if (eps > 0) {
-          scalar_t smooth = 0;
-          for (int64_t c = 0; c < C; ++c) smooth -= w[c] * row[c];
-          o[n] = static_cast<scalar_t>(1 - eps) * nll + static_cast<scalar_t>(eps / C) * smooth;
-        } else {
-          o[n] = nll;
-        }
-      }
+      kernels::cross_entropy_index_forward(logp.data<scalar_t>(), t, weight_arg_.data<scalar_t>(),
+                                           out.data<scalar_t>(), N, C, ignore_, eps);
     });
     probs_ = save(logp);
     target_ = save(tc);
@@ -80,25 +65,8 @@ struct CrossEntropyIndices : OpBase {
     const int64_t* t = tc.data<int64_t>();
     double eps = smoothing_;
     BP_DISPATCH_FLOATING(logp.dtype(), "cross_entropy_backward", {
-      const scalar_t* lp = logp.data<scalar_t>();
-      const scalar_t* w = weight.data<scalar_t>();
-      const scalar_t* gp = gc.data<scalar_t>();
-      scalar_t* d = dx.data<scalar_t>();
-      scalar_t wsum = 0;
-      for (int64_t c = 0; c < C; ++c) wsum += w[c];
-      for (int64_t n = 0; n < N; ++n) {
-        scalar_t* row = d + n * C;
-        if (t[n] == ignore_) {
-          std::fill(row, row + C, scalar_t(0));
-          continue;
-        }
-        const scalar_t* lrow = lp + n * C;
-        scalar_t a = static_cast<scalar_t>(1 - eps) * w[t[n]], b = static_cast<scalar_t>(eps / C);
-        for (int64_t c = 0; c < C; ++c) {
-          scalar_t p = std::exp(lrow[c]);
-          row[c] = gp[n] * (a * (p - (c == t[n] ? scalar_t(1) : scalar_t(0))) + b * (wsum * p - w[c]));
-        }
-      }
+      kernels::cross_entropy_index_backward(logp.data<scalar_t>(), t, weight.data<scalar_t>(), gc.data<scalar_t>(),
+                                            dx.data<scalar_t>(), N, C, ignore_, eps);
     });
     return {dx, Tensor()};
   }
@@ -120,15 +88,8 @@ struct CrossEntropyProbs : OpBase {
     Tensor out = make_tensor({N}, x.dtype());
     BP_DISPATCH_FLOATING(x.dtype(), "cross_entropy", {
       kernels::softmax_middle<true, scalar_t>(xc.data<scalar_t>(), logp.data<scalar_t>(), N, C, 1);
-      const scalar_t* lp = logp.data<scalar_t>();
-      const scalar_t* qp = q.data<scalar_t>();
-      const scalar_t* w = weight_arg_.data<scalar_t>();
-      scalar_t* o = out.data<scalar_t>();
-      for (int64_t n = 0; n < N; ++n) {
-        scalar_t s = 0;
-        for (int64_t c = 0; c < C; ++c) s -= w[c] * qp[n * C + c] * lp[n * C + c];
-        o[n] = s;
-      }
+      kernels::cross_entropy_prob_forward(logp.data<scalar_t>(), q.data<scalar_t>(), weight_arg_.data<scalar_t>(),
+                                          out.data<scalar_t>(), N, C);
     });
     logp_ = save(logp);
     q_ = save(q);
@@ -161,22 +122,14 @@ struct NllLoss : OpBase {
     shape_ = x.shape();
     Tensor tc = target.contiguous();
     const int64_t* t = tc.data<int64_t>();
+    int64_t bad = kernels::first_bad_target(t, N, C, ignore_);
+    if (bad >= 0)
+      throw IndexError("nll_loss: target " + std::to_string(t[bad]) + " is out of bounds for " + std::to_string(C) +
+                       " classes");
     Tensor xc = x.contiguous();
     Tensor out = make_tensor({N}, x.dtype());
     BP_DISPATCH_FLOATING(x.dtype(), "nll_loss", {
-      const scalar_t* xp = xc.data<scalar_t>();
-      const scalar_t* w = weight_arg_.data<scalar_t>();
-      scalar_t* o = out.data<scalar_t>();
-      for (int64_t n = 0; n < N; ++n) {
-        if (t[n] == ignore_) {
-          o[n] = 0;
-          continue;
-        }
-        if (t[n] < 0 || t[n] >= C)
-          throw IndexError("nll_loss: target " + std::to_string(t[n]) + " is out of bounds for " + std::to_string(C) +
-                           " classes");
-        o[n] = -w[t[n]] * xp[n * C + t[n]];
-      }
+      kernels::nll_forward(xc.data<scalar_t>(), t, weight_arg_.data<scalar_t>(), out.data<scalar_t>(), N, C, ignore_);
     });
     target_ = save(tc);
     weight_ = save(weight_arg_);
@@ -190,11 +143,7 @@ struct NllLoss : OpBase {
     int64_t N = shape_[0], C = shape_[1];
     const int64_t* t = tc.data<int64_t>();
     BP_DISPATCH_FLOATING(g.dtype(), "nll_loss_backward", {
-      const scalar_t* w = weight.data<scalar_t>();
-      const scalar_t* gp = gc.data<scalar_t>();
-      scalar_t* d = dx.data<scalar_t>();
-      for (int64_t n = 0; n < N; ++n)
-        if (t[n] != ignore_) d[n * C + t[n]] = -w[t[n]] * gp[n];
+      kernels::nll_backward(t, weight.data<scalar_t>(), gc.data<scalar_t>(), dx.data<scalar_t>(), N, C, ignore_);
     });
     return {dx, Tensor()};
   }

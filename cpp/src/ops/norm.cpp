@@ -1,4 +1,5 @@
 // dropout and layer_norm.
+#include "../kernels/dropout.hpp"
 #include "elementwise.hpp"
 #include "op.hpp"
 
@@ -15,8 +16,7 @@ struct Dropout : OpBase {
     Tensor mask = make_tensor(x.shape(), x.dtype());
     double scale = p_ >= 1.0 ? 0.0 : 1.0 / (1.0 - p_);
     BP_DISPATCH_FLOATING(x.dtype(), "dropout", {
-      scalar_t* m = mask.data<scalar_t>();
-      for (int64_t i = 0; i < x.numel(); ++i) m[i] = keep[i] ? static_cast<scalar_t>(scale) : scalar_t(0);
+      kernels::dropout_mask(mask.data<scalar_t>(), x.numel(), keep, static_cast<scalar_t>(scale));
     });
     mask_ = save(mask);
     return x * mask;

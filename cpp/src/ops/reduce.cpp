@@ -115,9 +115,7 @@ struct Mean : OpBase {
     count_ = b.R;
     Tensor out = make_tensor(reduced_shape(in_shape_, dims_, keepdim_), x.dtype());
     BP_DISPATCH_FLOATING(x.dtype(), "mean", {
-      scalar_t* o = out.data<scalar_t>();
-      kernels::sum_middle<scalar_t>(b.data.data<scalar_t>(), o, b.outer, b.R, b.inner);
-      for (int64_t i = 0; i < out.numel(); ++i) o[i] /= static_cast<scalar_t>(b.R);
+      kernels::mean_middle<scalar_t>(b.data.data<scalar_t>(), out.data<scalar_t>(), b.outer, b.R, b.inner);
     });
     return out;
   }
@@ -165,11 +163,7 @@ struct ExtremumDim : OpBase {
     for (int64_t d = 0; d < dim_; ++d) outer *= in_shape_[d];
     for (int64_t d = dim_ + 1; d < static_cast<int64_t>(in_shape_.size()); ++d) inner *= in_shape_[d];
     BP_DISPATCH_FLOATING(g.dtype(), "max_backward", {
-      const scalar_t* gp = gk.data<scalar_t>();
-      const int64_t* ip = idx.data<int64_t>();
-      scalar_t* op = out.data<scalar_t>();
-      for (int64_t o = 0; o < outer; ++o)
-        for (int64_t i = 0; i < inner; ++i) op[(o * R + ip[o * inner + i]) * inner + i] = gp[o * inner + i];
+      kernels::scatter_middle(gk.data<scalar_t>(), idx.data<int64_t>(), out.data<scalar_t>(), outer, R, inner);
     });
     return {out};
   }

@@ -9,6 +9,24 @@ namespace {
 
 Tensor floating(const Tensor& x) { return is_floating(x.dtype()) ? x : cast_raw(x, DType::Float32); }
 
+// out[i] = f(x[i]) in x's own dtype, int64 included: abs and clamp keep integer tensors integral.
+template <class F>
+Tensor map_unary_numeric(const Tensor& x, const char* op, F f) {
+  Tensor out = make_tensor(x.shape(), x.dtype());
+  if (x.is_contiguous()) {
+    BP_DISPATCH_NUMERIC(x.dtype(), op, {
+      kernels::map_dense<scalar_t, scalar_t>(x.numel(), out.data<scalar_t>(), x.data<scalar_t>(), 1, f);
+    });
+    return out;
+  }
+  std::array<const int64_t*, 2> strides{out.strides().data(), x.strides().data()};
+  BP_DISPATCH_NUMERIC(x.dtype(), op, {
+    kernels::map_strided<scalar_t, scalar_t>(static_cast<int>(x.dim()), x.shape().data(), strides,
+                                             out.data<scalar_t>(), {x.data_ptr()}, 1, f);
+  });
+  return out;
+}
+
 struct Exp : OpBase {
   static constexpr const char* kName = "ExpBackward0";
   int out_ = -1;
@@ -46,10 +64,7 @@ struct Abs : OpBase {
   int x_ = -1;
   Tensor forward(const Tensor& x) {
     x_ = save(x);
-    if (x.dtype() == DType::Int64) {
-      Tensor z = zeros({}, DType::Int64);
-      return map_binary(x, z, DType::Int64, "abs", [](auto v, auto) { return v < 0 ? -v : v; });
-    }
+    if (x.dtype() == DType::Int64) return map_unary_numeric(x, "abs", [](auto v) { return v < 0 ? -v : v; });
     return map_unary(floating(x), "abs", [](auto v) { return std::abs(v); });
   }
   std::vector<Tensor> backward(const Tensor& g) {
@@ -89,13 +104,11 @@ struct Clamp : OpBase {
   Tensor forward(const Tensor& x) {
     x_ = save(x);
     double lo = lo_, hi = hi_;
-    if (x.dtype() == DType::Int64) {
-      Tensor z = zeros({}, DType::Int64);
-      return map_binary(x, z, DType::Int64, "clamp", [lo, hi](auto v, auto) {
+    if (x.dtype() == DType::Int64)
+      return map_unary_numeric(x, "clamp", [lo, hi](auto v) {
         using T = decltype(v);
         return std::min(std::max(v, static_cast<T>(std::max(lo, -9.2e18))), static_cast<T>(std::min(hi, 9.2e18)));
       });
-    }
     return map_unary(floating(x), "clamp", [lo, hi](auto v) {
       using T = decltype(v);
       if (v != v) return v;

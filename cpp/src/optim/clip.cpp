@@ -3,6 +3,7 @@
 #include <limits>
 
 #include "../dispatch.hpp"
+#include "../kernels/reduce.hpp"
 #include "../tensor_impl.hpp"
 #include "backprop/autograd.hpp"
 #include "backprop/ops.hpp"
@@ -15,20 +16,7 @@ namespace {
 double partial_norm(const Tensor& g, double p) {
   Tensor c = g.contiguous();
   double acc = 0;
-  BP_DISPATCH_FLOATING(c.dtype(), "clip_grad_norm_", {
-    const scalar_t* x = c.data<scalar_t>();
-    for (int64_t i = 0; i < c.numel(); ++i) {
-      double a = std::abs(static_cast<double>(x[i]));
-      if (std::isinf(p))
-        acc = std::max(acc, a) + (a != a ? a : 0.0);
-      else if (p == 2.0)
-        acc += a * a;
-      else if (p == 1.0)
-        acc += a;
-      else
-        acc += std::pow(a, p);
-    }
-  });
+  BP_DISPATCH_FLOATING(c.dtype(), "clip_grad_norm_", { acc = kernels::norm_partial(c.data<scalar_t>(), c.numel(), p); });
   return acc;
 }
 
