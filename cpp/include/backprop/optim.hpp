@@ -2,6 +2,7 @@
 /// \file optim.hpp
 /// Optimizers. Each step is one fused C++ pass per parameter with PyTorch's arithmetic, so
 /// the same hyperparameters give the same trajectory as torch.optim (foreach=False).
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -45,8 +46,11 @@ class Optimizer {
 
  protected:
   Optimizer(std::vector<ParamGroup> groups, Options defaults);
-  /// One fused update of `param` from `grad`.
-  virtual void update(const Tensor& param, const Tensor& grad, ParamState& state, const Options& options) = 0;
+  /// The fused update of one parameter over an element range [begin, end); step() runs the
+  /// ranges of all parameters in one parallel pass. Called once per parameter and step, before
+  /// any range runs: state buffers are created and checked here, not in the returned function.
+  using RangeUpdate = std::function<void(int64_t begin, int64_t end)>;
+  virtual RangeUpdate prepare(const Tensor& param, const Tensor& grad, ParamState& state, const Options& options) = 0;
 
  private:
   std::vector<ParamGroup> groups_;
@@ -63,7 +67,7 @@ class SGD : public Optimizer {
   const char* name() const override { return "SGD"; }
 
  protected:
-  void update(const Tensor& param, const Tensor& grad, ParamState& state, const Options& options) override;
+  RangeUpdate prepare(const Tensor& param, const Tensor& grad, ParamState& state, const Options& options) override;
 };
 
 /// Adam; with decoupled weight decay it is AdamW.
@@ -75,7 +79,7 @@ class Adam : public Optimizer {
   const char* name() const override { return decoupled_ ? "AdamW" : "Adam"; }
 
  protected:
-  void update(const Tensor& param, const Tensor& grad, ParamState& state, const Options& options) override;
+  RangeUpdate prepare(const Tensor& param, const Tensor& grad, ParamState& state, const Options& options) override;
   bool decoupled_ = false;
 };
 
@@ -95,7 +99,7 @@ class RMSprop : public Optimizer {
   const char* name() const override { return "RMSprop"; }
 
  protected:
-  void update(const Tensor& param, const Tensor& grad, ParamState& state, const Options& options) override;
+  RangeUpdate prepare(const Tensor& param, const Tensor& grad, ParamState& state, const Options& options) override;
 };
 
 /// Scales gradients so that their joint `norm_type` norm is at most max_norm; returns the

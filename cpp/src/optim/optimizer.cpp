@@ -1,9 +1,11 @@
 // The Optimizer base (groups, state, zero_grad) and SGD, Adam/AdamW and RMSprop on top of the
 // fused kernels.
+#include <algorithm>
 #include <cmath>
 
 #include "../dispatch.hpp"
 #include "../kernels/optim.hpp"
+#include "../kernels/parallel.hpp"
 #include "../tensor_impl.hpp"
 #include "../tensor_utils.hpp"
 #include "backprop/autograd.hpp"
@@ -24,20 +26,22 @@ void check_nonnegative(const Options& o, const char* key, const char* opt) {
     throw ValueError(std::string(opt) + ": invalid " + key + " value: " + std::to_string(it->second));
 }
 
-// The state buffer `name`, created as zeros like `param` on first use. A fused update walks the
-// parameter's numel over every buffer, so a buffer left from before `.data` was replaced (another
-// size or dtype) must stop the step rather than be read past its end.
-Tensor& buffer(ParamState& s, const char* name, const Tensor& param, const char* opt) {
-  auto it = s.buffers.find(name);
-  if (it == s.buffers.end()) return s.buffers.emplace(name, zeros(param.shape(), param.dtype())).first->second;
-  const Tensor& b = it->second;
+// A fused update walks the parameter's numel over every buffer, so a buffer left from before
+// `.data` was replaced (another size or dtype) must stop the step rather than be read past its end.
+void check_buffer(const Tensor& b, const char* name, const Tensor& param, const char* opt) {
   if (b.shape() != param.shape() || b.dtype() != param.dtype())
     throw RuntimeError(std::string(opt) + ": the state '" + name + "' has shape " + shape_str(b.shape()) + " and dtype " +
                        dtype_name(b.dtype()) + " but its parameter now has shape " + shape_str(param.shape()) +
                        " and dtype " + dtype_name(param.dtype()) +
                        "; the parameter's .data was replaced after a step: create a new optimizer for it");
-  if (!b.is_contiguous())
-    throw RuntimeError(std::string(opt) + ": the state '" + name + "' is not contiguous");
+  if (!b.is_contiguous()) throw RuntimeError(std::string(opt) + ": the state '" + name + "' is not contiguous");
+}
+
+// The state buffer `name`, created as zeros like `param` on first use.
+Tensor& buffer(ParamState& s, const char* name, const Tensor& param, const char* opt) {
+  auto it = s.buffers.find(name);
+  if (it == s.buffers.end()) return s.buffers.emplace(name, zeros(param.shape(), param.dtype())).first->second;
+  check_buffer(it->second, name, param, opt);
   return it->second;
 }
 
@@ -96,6 +100,14 @@ void Optimizer::zero_grad(bool set_to_none) {
 
 void Optimizer::step() {
   NoGradGuard no_grad;
+  struct Work {
+    Tensor param, grad;
+    ParamState* state;
+    const Options* options;
+  };
+  // Every check comes before the first change, so a refused step leaves parameters and state
+  // as they were.
+  std::vector<Work> work;
   for (auto& g : groups_)
     for (const Tensor& p : g.params) {
       Tensor grad = p.grad();
@@ -108,10 +120,27 @@ void Optimizer::step() {
                            " and dtype " + dtype_name(grad.dtype()) + "; set .grad to a tensor like the parameter");
       check_writable(p, name());
       ParamState& s = state_[p.impl()];
-      s.step += 1;
-      update(p, grad.contiguous(), s, g.options);
-      p.bump_version();
+      for (const auto& [key, buffer] : s.buffers) check_buffer(buffer, key.c_str(), p, name());
+      work.push_back(Work{p, grad.contiguous(), &s, &g.options});
     }
+  // One parallel pass over the elements of all parameters: a parallel region per small tensor
+  // would cost more in waking threads than the update itself.
+  std::vector<RangeUpdate> updates;
+  std::vector<int64_t> starts{0};
+  updates.reserve(work.size());
+  for (Work& w : work) {
+    w.state->step += 1;
+    updates.push_back(prepare(w.param, w.grad, *w.state, *w.options));
+    starts.push_back(starts.back() + w.param.numel());
+  }
+  kernels::parallel_for(starts.back(), 4, [&](int64_t begin, int64_t end) {
+    size_t k = static_cast<size_t>(std::upper_bound(starts.begin(), starts.end(), begin) - starts.begin()) - 1;
+    for (; k < updates.size() && starts[k] < end; ++k) {
+      int64_t lo = std::max(begin, starts[k]) - starts[k], hi = std::min(end, starts[k + 1]) - starts[k];
+      if (lo < hi) updates[k](lo, hi);
+    }
+  });
+  for (Work& w : work) w.param.bump_version();
 }
 
 // ---- SGD -------------------------------------------------------------------------------------
@@ -129,20 +158,25 @@ SGD::SGD(std::vector<ParamGroup> groups, Options defaults)
       throw ValueError("SGD: Nesterov momentum requires a momentum and zero dampening");
 }
 
-void SGD::update(const Tensor& param, const Tensor& grad, ParamState& s, const Options& o) {
+Optimizer::RangeUpdate SGD::prepare(const Tensor& param, const Tensor& grad, ParamState& s, const Options& o) {
   double momentum = option(o, "momentum");
+  RangeUpdate run;
   BP_DISPATCH_FLOATING(param.dtype(), "SGD", {
     kernels::SgdArgs<scalar_t> a{static_cast<scalar_t>(option(o, "lr")), static_cast<scalar_t>(momentum),
                                  static_cast<scalar_t>(option(o, "dampening")),
                                  static_cast<scalar_t>(option(o, "weight_decay")), option(o, "nesterov") != 0,
                                  option(o, "maximize") != 0, false};
-    scalar_t* buf = nullptr;
+    Tensor buf;
     if (momentum != 0) {
       a.first_step = s.buffers.count("momentum_buffer") == 0;
-      buf = buffer(s, "momentum_buffer", param, name()).data<scalar_t>();
+      buf = buffer(s, "momentum_buffer", param, name());
     }
-    kernels::sgd_update<scalar_t>(param.data<scalar_t>(), grad.data<scalar_t>(), buf, param.numel(), a);
+    run = [param, grad, buf, a](int64_t b, int64_t e) {
+      kernels::sgd_update<scalar_t>(param.data<scalar_t>(), grad.data<scalar_t>(),
+                                    buf.defined() ? buf.data<scalar_t>() : nullptr, b, e, a);
+    };
   });
+  return run;
 }
 
 // ---- Adam, AdamW -------------------------------------------------------------------------------
@@ -164,13 +198,14 @@ Adam::Adam(std::vector<ParamGroup> groups, Options defaults)
     }
 }
 
-void Adam::update(const Tensor& param, const Tensor& grad, ParamState& s, const Options& o) {
+Optimizer::RangeUpdate Adam::prepare(const Tensor& param, const Tensor& grad, ParamState& s, const Options& o) {
   double lr = option(o, "lr"), beta1 = option(o, "beta1"), beta2 = option(o, "beta2");
   double wd = option(o, "weight_decay");
   double step = static_cast<double>(s.step);
   double bias_correction1 = 1 - std::pow(beta1, step);
   double bias_correction2 = 1 - std::pow(beta2, step);
   bool amsgrad = option(o, "amsgrad") != 0;
+  RangeUpdate run;
   BP_DISPATCH_FLOATING(param.dtype(), name(), {
     kernels::AdamArgs<scalar_t> a{static_cast<scalar_t>(lr),
                                   static_cast<scalar_t>(beta1),
@@ -183,11 +218,14 @@ void Adam::update(const Tensor& param, const Tensor& grad, ParamState& s, const 
                                   amsgrad,
                                   option(o, "maximize") != 0,
                                   decoupled_};
-    scalar_t* m = buffer(s, "exp_avg", param, name()).data<scalar_t>();
-    scalar_t* v = buffer(s, "exp_avg_sq", param, name()).data<scalar_t>();
-    scalar_t* vmax = amsgrad ? buffer(s, "max_exp_avg_sq", param, name()).data<scalar_t>() : nullptr;
-    kernels::adam_update<scalar_t>(param.data<scalar_t>(), grad.data<scalar_t>(), m, v, vmax, param.numel(), a);
+    Tensor m = buffer(s, "exp_avg", param, name()), v = buffer(s, "exp_avg_sq", param, name());
+    Tensor vmax = amsgrad ? buffer(s, "max_exp_avg_sq", param, name()) : Tensor();
+    run = [param, grad, m, v, vmax, a](int64_t b, int64_t e) {
+      kernels::adam_update<scalar_t>(param.data<scalar_t>(), grad.data<scalar_t>(), m.data<scalar_t>(),
+                                     v.data<scalar_t>(), vmax.defined() ? vmax.data<scalar_t>() : nullptr, b, e, a);
+    };
   });
+  return run;
 }
 
 AdamW::AdamW(std::vector<Tensor> params, double lr, double beta1, double beta2, double eps, double weight_decay,
@@ -212,19 +250,25 @@ RMSprop::RMSprop(std::vector<Tensor> params, double lr, double alpha, double eps
 RMSprop::RMSprop(std::vector<ParamGroup> groups, Options defaults)
     : Optimizer(std::move(groups), with_defaults(std::move(defaults), kRmspropDefaults)) {}
 
-void RMSprop::update(const Tensor& param, const Tensor& grad, ParamState& s, const Options& o) {
+Optimizer::RangeUpdate RMSprop::prepare(const Tensor& param, const Tensor& grad, ParamState& s, const Options& o) {
   double momentum = option(o, "momentum");
   bool centered = option(o, "centered") != 0;
+  RangeUpdate run;
   BP_DISPATCH_FLOATING(param.dtype(), "RMSprop", {
     kernels::RmspropArgs<scalar_t> a{static_cast<scalar_t>(option(o, "lr")), static_cast<scalar_t>(option(o, "alpha")),
                                      static_cast<scalar_t>(option(o, "eps")),
                                      static_cast<scalar_t>(option(o, "weight_decay")), static_cast<scalar_t>(momentum),
                                      centered, option(o, "maximize") != 0};
-    scalar_t* sq = buffer(s, "square_avg", param, name()).data<scalar_t>();
-    scalar_t* ga = centered ? buffer(s, "grad_avg", param, name()).data<scalar_t>() : nullptr;
-    scalar_t* buf = momentum > 0 ? buffer(s, "momentum_buffer", param, name()).data<scalar_t>() : nullptr;
-    kernels::rmsprop_update<scalar_t>(param.data<scalar_t>(), grad.data<scalar_t>(), sq, ga, buf, param.numel(), a);
+    Tensor sq = buffer(s, "square_avg", param, name());
+    Tensor ga = centered ? buffer(s, "grad_avg", param, name()) : Tensor();
+    Tensor buf = momentum > 0 ? buffer(s, "momentum_buffer", param, name()) : Tensor();
+    run = [param, grad, sq, ga, buf, a](int64_t b, int64_t e) {
+      kernels::rmsprop_update<scalar_t>(param.data<scalar_t>(), grad.data<scalar_t>(), sq.data<scalar_t>(),
+                                        ga.defined() ? ga.data<scalar_t>() : nullptr,
+                                        buf.defined() ? buf.data<scalar_t>() : nullptr, b, e, a);
+    };
   });
+  return run;
 }
 
 }  // namespace backprop::optim
