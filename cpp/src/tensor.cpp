@@ -542,10 +542,7 @@ std::vector<bool> random_mask(int64_t n, double keep_prob) {
 
 void set_num_threads(int n) {
   if (n < 1) throw ValueError("set_num_threads: expected a positive number of threads, got " + std::to_string(n));
-  kernels::g_num_threads.store(n, std::memory_order_relaxed);
-#ifdef _OPENMP
-  omp_set_num_threads(n);
-#endif
+  kernels::set_max_threads(n);
 }
 
 int get_num_threads() { return kernels::max_threads(); }

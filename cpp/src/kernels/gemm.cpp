@@ -53,10 +53,8 @@ T* workspace(const GemmKernelTable<T>& t) {
 }
 
 int team_size(int64_t fma) {
-#ifdef _OPENMP
   if (!in_parallel_region())
     return static_cast<int>(std::min<int64_t>(max_threads(), std::max<int64_t>(1, fma / kFmaPerThread)));
-#endif
   return 1;
 }
 
@@ -119,7 +117,7 @@ void gemm(int64_t M, int64_t N, int64_t K, const T* A, int64_t rsa, int64_t csa,
       int64_t j0 = b * tile, j1 = std::min(N, e * tile);
       t.packed(M, j1 - j0, K, A, rsa, csa, B + j0 * csb, rsb, csb, C + j0, ldc, accumulate, ws);
     }
-  });
+  }, 1);
 }
 
 template void gemm<float>(int64_t, int64_t, int64_t, const float*, int64_t, int64_t, const float*, int64_t, int64_t,

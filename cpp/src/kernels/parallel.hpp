@@ -1,12 +1,10 @@
 #pragma once
-// parallel_for: OpenMP above a grain size, a plain loop below it (or without OpenMP).
+// parallel_for: the library's thread pool above a grain size, a plain loop below it.
 #include <algorithm>
-#include <atomic>
 #include <cstdint>
+#include <type_traits>
 
-#ifdef _OPENMP
-#include <omp.h>
-#endif
+#include "thread_pool.hpp"
 
 namespace backprop::kernels {
 
@@ -16,47 +14,41 @@ namespace backprop::kernels {
 /// elements on. Below this a parallel region's start-up costs more than it saves.
 constexpr int64_t kGrainSize = 32768;
 
-/// The team size set by set_num_threads, or 0 for OpenMP's default. OpenMP's own setting is
-/// per thread (omp_set_num_threads in one thread leaves the others as they were), while
-/// set_num_threads is process-wide, as in PyTorch: so the kernels read it from here.
-inline std::atomic<int> g_num_threads{0};
+/// Chunks per thread a loop is cut into by default. Threads claim chunks one at a time, so with
+/// several each, a thread that starts late (descheduled, or still waking) takes only what is left
+/// and the caller waits at most for one small chunk instead of for a whole share.
+constexpr int64_t kChunksPerThread = 4;
 
-inline int max_threads() {
-#ifdef _OPENMP
-  int n = g_num_threads.load(std::memory_order_relaxed);
-  return n > 0 ? n : omp_get_max_threads();
-#else
-  return 1;
-#endif
-}
-
-inline bool in_parallel_region() {
-#ifdef _OPENMP
-  return omp_in_parallel();
-#else
-  return false;
-#endif
-}
-
-/// Calls f(begin, end) over [0, n) in chunks; chunks run on the OpenMP team when the total
-/// work (n * cost_per_item) exceeds the grain size.
+/// Calls f(begin, end) over [0, n) in chunks; chunks run on the thread pool when the total work
+/// (n * cost_per_item) exceeds the grain size. `chunks_per_thread` is 1 where each chunk carries
+/// a fixed cost of its own (GEMM packs an operand per chunk).
 template <class F>
-void parallel_for(int64_t n, int64_t cost_per_item, F&& f) {
+void parallel_for(int64_t n, int64_t cost_per_item, F&& f, int64_t chunks_per_thread = kChunksPerThread) {
   if (n <= 0) return;
-#ifdef _OPENMP
-  int64_t work = n * std::max<int64_t>(cost_per_item, 1);
+  int64_t cost = std::max<int64_t>(cost_per_item, 1);
+  int64_t work = n > INT64_MAX / cost ? INT64_MAX : n * cost;
   int threads = max_threads();
   if (work > kGrainSize && threads > 1 && !in_parallel_region()) {
-    int64_t chunks = std::min<int64_t>(threads, std::max<int64_t>(1, work / kGrainSize));
-#pragma omp parallel num_threads(static_cast<int>(chunks))
-    {
-      int64_t t = omp_get_thread_num(), nt = omp_get_num_threads();
-      int64_t begin = n * t / nt, end = n * (t + 1) / nt;
-      if (begin < end) f(begin, end);
+    int64_t per = std::max<int64_t>(1, chunks_per_thread);
+    int64_t chunks = std::min<int64_t>({threads * per, n, std::max<int64_t>(1, work / (kGrainSize / per))});
+    if (chunks > 1) {
+      using Fn = std::remove_reference_t<F>;
+      struct Loop {
+        Fn* f;
+        int64_t n, chunks;
+      } loop{&f, n, chunks};
+      run_chunks(
+          chunks,
+          [](int64_t c, void* context) {
+            const Loop& l = *static_cast<Loop*>(context);
+            int64_t base = l.n / l.chunks, extra = l.n % l.chunks;
+            int64_t begin = c * base + std::min(c, extra), end = begin + base + (c < extra ? 1 : 0);
+            if (begin < end) (*l.f)(begin, end);
+          },
+          &loop);
+      return;
     }
-    return;
   }
-#endif
   f(int64_t{0}, n);
 }
 

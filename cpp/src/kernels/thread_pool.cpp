@@ -1,0 +1,205 @@
+#include "thread_pool.hpp"
+
+#include <pthread.h>
+#include <sched.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdlib>
+#include <exception>
+#include <mutex>
+#include <thread>
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#endif
+
+namespace backprop::kernels {
+namespace {
+
+thread_local bool t_in_chunk = false;
+
+inline void cpu_relax() {
+#if defined(__x86_64__) || defined(__i386__)
+  _mm_pause();
+#endif
+}
+
+// How long an idle worker keeps polling for the next loop before it sleeps. The loops of one
+// training step follow each other within microseconds, and a futex wake costs about as much as
+// a small loop; beyond this a worker would only burn a core that another job could use.
+constexpr auto kWorkerSpin = std::chrono::microseconds(50);
+
+int threads_from_environment() {
+  // OMP_NUM_THREADS keeps the meaning it had when the loops ran on OpenMP (and has in PyTorch).
+  if (const char* env = std::getenv("OMP_NUM_THREADS")) {
+    int n = std::atoi(env);
+    if (n >= 1) return n;
+  }
+  cpu_set_t set;
+  if (sched_getaffinity(0, sizeof(set), &set) == 0) return std::max(1, CPU_COUNT(&set));
+  return std::max(1u, std::thread::hardware_concurrency());
+}
+
+std::atomic<int> g_threads{0};  // 0 until first asked: the environment decides then
+
+class Pool {
+ public:
+  void run(int64_t chunks, void (*chunk)(int64_t, void*), void* context, int workers_wanted) {
+    std::unique_lock<std::mutex> submit(submit_, std::try_to_lock);
+    if (!submit.owns_lock()) {  // another thread's loop holds the workers
+      run_serial(chunks, chunk, context);
+      return;
+    }
+    start_workers(workers_wanted);
+    chunks_ = chunks;
+    chunk_ = chunk;
+    context_ = context;
+    error_ = nullptr;
+    next_.store(0, std::memory_order_relaxed);
+    closed_.store(false);
+    generation_.fetch_add(1);
+    if (sleepers_.load() > 0) {
+      std::lock_guard<std::mutex> lock(sleep_mutex_);
+      wake_.notify_all();
+    }
+    t_in_chunk = true;
+    claim_and_run();
+    t_in_chunk = false;
+    // Workers that have not claimed a chunk by now find the loop closed and leave it alone; only
+    // those already running one are waited for.
+    closed_.store(true);
+    for (int spins = 0; active_.load() != 0; ++spins) {
+      if (spins < 4096)
+        cpu_relax();
+      else
+        std::this_thread::yield();
+    }
+    if (error_) std::rethrow_exception(error_);
+  }
+
+  static void run_serial(int64_t chunks, void (*chunk)(int64_t, void*), void* context) {
+    bool outer = t_in_chunk;
+    t_in_chunk = true;
+    try {
+      for (int64_t c = 0; c < chunks; ++c) chunk(c, context);
+    } catch (...) {
+      t_in_chunk = outer;
+      throw;
+    }
+    t_in_chunk = outer;
+  }
+
+ private:
+  void start_workers(int wanted) {
+    // Workers are never joined: the pool lives until the process ends (a join in a static
+    // destructor could wait on a thread the exiting runtime has already stopped).
+    for (; started_ < wanted; ++started_) std::thread([this] { worker(); }).detach();
+  }
+
+  void claim_and_run() {
+    for (;;) {
+      int64_t c = next_.fetch_add(1, std::memory_order_relaxed);
+      if (c >= chunks_) return;
+      try {
+        chunk_(c, context_);
+      } catch (...) {
+        std::lock_guard<std::mutex> lock(error_mutex_);
+        if (!error_) error_ = std::current_exception();
+      }
+    }
+  }
+
+  void worker() {
+    t_in_chunk = true;
+    uint64_t seen = generation_.load();
+    for (;;) {
+      uint64_t current = wait_for_next(seen);
+      seen = current;
+      active_.fetch_add(1);
+      // Checked after announcing itself: the caller either sees this worker as active and waits
+      // for it, or has closed the loop, which this worker then sees (both are sequentially
+      // consistent, so one of the two must hold).
+      if (!closed_.load() && generation_.load() == current) claim_and_run();
+      active_.fetch_sub(1);
+    }
+  }
+
+  uint64_t wait_for_next(uint64_t seen) {
+    auto deadline = std::chrono::steady_clock::now() + kWorkerSpin;
+    for (int spins = 0;; ++spins) {
+      uint64_t g = generation_.load();
+      if (g != seen) return g;
+      if ((spins & 63) == 63 && std::chrono::steady_clock::now() > deadline) break;
+      cpu_relax();
+    }
+    std::unique_lock<std::mutex> lock(sleep_mutex_);
+    sleepers_.fetch_add(1);
+    wake_.wait(lock, [&] { return generation_.load() != seen; });
+    sleepers_.fetch_sub(1);
+    return generation_.load();
+  }
+
+  std::mutex submit_;  // one loop at a time uses the workers
+  std::mutex sleep_mutex_;
+  std::condition_variable wake_;
+  std::atomic<uint64_t> generation_{0};
+  std::atomic<int64_t> next_{0};
+  std::atomic<bool> closed_{true};
+  std::atomic<int> active_{0};
+  std::atomic<int> sleepers_{0};
+  int64_t chunks_ = 0;
+  void (*chunk_)(int64_t, void*) = nullptr;
+  void* context_ = nullptr;
+  std::mutex error_mutex_;
+  std::exception_ptr error_;
+  int started_ = 0;
+};
+
+std::atomic<Pool*> g_pool{nullptr};
+std::once_flag g_atfork_once;
+
+Pool& pool() {
+  std::call_once(g_atfork_once, [] {
+    // A forked child has none of the parent's threads: it starts a pool of its own on first use.
+    // The parent's pool is left allocated in the child on purpose (its mutexes may be held).
+    pthread_atfork(nullptr, nullptr, [] { g_pool.store(nullptr); });
+  });
+  Pool* p = g_pool.load(std::memory_order_acquire);
+  if (p) return *p;
+  static std::mutex create;
+  std::lock_guard<std::mutex> lock(create);
+  p = g_pool.load(std::memory_order_acquire);
+  if (!p) {
+    p = new Pool();  // never deleted: see start_workers
+    g_pool.store(p, std::memory_order_release);
+  }
+  return *p;
+}
+
+}  // namespace
+
+int max_threads() {
+  int n = g_threads.load(std::memory_order_relaxed);
+  if (n > 0) return n;
+  int expected = 0;
+  g_threads.compare_exchange_strong(expected, threads_from_environment());
+  return g_threads.load(std::memory_order_relaxed);
+}
+
+void set_max_threads(int n) { g_threads.store(std::max(1, n), std::memory_order_relaxed); }
+
+bool in_parallel_region() { return t_in_chunk; }
+
+void run_chunks(int64_t chunks, void (*chunk)(int64_t c, void* context), void* context) {
+  int threads = max_threads();
+  if (chunks <= 1 || threads <= 1 || t_in_chunk) {
+    Pool::run_serial(chunks, chunk, context);
+    return;
+  }
+  pool().run(chunks, chunk, context, static_cast<int>(std::min<int64_t>(threads, chunks)) - 1);
+}
+
+}  // namespace backprop::kernels

@@ -1,0 +1,25 @@
+#pragma once
+// The library's own worker threads. A parallel loop is cut into chunks that the calling thread
+// and the workers claim one at a time; the caller never waits for a worker that has not claimed
+// a chunk. So a worker the OS has descheduled (another job on the machine, OpenBLAS threads
+// still spinning after a NumPy call) costs nothing: the caller does its share instead. An OpenMP
+// team cannot do that, since its closing barrier waits for every thread of the team.
+#include <cstdint>
+
+namespace backprop::kernels {
+
+/// Threads that parallel loops may use, the caller included (set_num_threads; defaults to the
+/// number of CPUs this process may run on).
+int max_threads();
+/// Sets the team size for the whole process (n >= 1).
+void set_max_threads(int n);
+/// Whether the calling thread is running a chunk of a parallel loop (nested loops run serially).
+bool in_parallel_region();
+
+/// Runs chunk(c, context) for c in [0, chunks) on the caller and up to max_threads() - 1
+/// workers, and returns when every chunk has run. If another loop already holds the workers (a
+/// second Python thread, say) or the caller is itself a chunk, the chunks run on the caller. An
+/// exception thrown by a chunk is rethrown here after the others finished.
+void run_chunks(int64_t chunks, void (*chunk)(int64_t c, void* context), void* context);
+
+}  // namespace backprop::kernels
