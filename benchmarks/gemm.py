@@ -1,6 +1,7 @@
-"""float32 GEMM: backprop.matmul against NumPy's BLAS, side by side.
+"""GEMM: backprop.matmul against NumPy's BLAS, side by side (float32 or float64).
 
-    python benchmarks/gemm.py                 # every shape below, 2 threads
+    python benchmarks/gemm.py                 # every shape below, 2 threads, float32
+    python benchmarks/gemm.py --dtype float64 # the same shapes against dgemm
     python benchmarks/gemm.py --threads 1 --rounds 7
     python benchmarks/gemm.py --shapes 1024 64x784x256:NT
 
@@ -36,6 +37,12 @@ With one thread both sit at 94-107 GFLOP/s (0.96x-1.38x), about 90% of the 32 FL
 peak; BACKPROP_CPU_CAPABILITY=avx2 gives the same speed on this CPU (Zen 4 runs AVX-512 on
 256-bit units). When other jobs load the machine, a descheduled thread stalls both libraries
 alike (both drop to a few GFLOP/s); compare only runs whose load average stayed low.
+
+float64, 1 thread, --cpu-time (same VM, load average 4.4-7.8, so wall time was useless; numpy's
+kernel reported by threadpoolctl as OpenBLAS SkylakeX): backprop 44-54 GFLOP/s against numpy's
+43-52, ratio 0.97x-1.14x on every shape except 2048^3 (0.85x-0.90x avx512, 0.93x avx2, within the
+run-to-run spread of +-10%); avx2 and avx512 kernels alike. Changing the float64 blocks
+(MC 96 -> 144/192, KC 256 -> 128, NC 2048 -> 1024) moved nothing beyond that spread.
 """
 
 import argparse
@@ -61,11 +68,12 @@ DEFAULT_SHAPES = SQUARE + TRAINING
 _CHILD = r"""
 import json, statistics, sys, time
 import numpy as np
-lib, m, k, n, layout, threads, min_time = sys.argv[1:8]
+lib, m, k, n, layout, threads, min_time, dtype, clock = sys.argv[1:10]
+clock = getattr(time, clock)
 m, k, n, threads, min_time = int(m), int(k), int(n), int(threads), float(min_time)
 rng = np.random.default_rng(0)
-a = rng.standard_normal((k, m) if layout[0] == "T" else (m, k)).astype(np.float32)
-b = rng.standard_normal((n, k) if layout[1] == "T" else (k, n)).astype(np.float32)
+a = rng.standard_normal((k, m) if layout[0] == "T" else (m, k)).astype(dtype)
+b = rng.standard_normal((n, k) if layout[1] == "T" else (k, n)).astype(dtype)
 if lib == "backprop":
     import backprop as bp
     bp.set_num_threads(threads)
@@ -79,33 +87,40 @@ else:
     B = b.T if layout[1] == "T" else b
     f = lambda: A @ B
     extra = {}
+    try:
+        from threadpoolctl import threadpool_info
+        blas = [i for i in threadpool_info() if i.get("user_api") == "blas"]
+        if blas:
+            extra["numpy_kernel"] = f"{blas[0].get('internal_api')} {blas[0].get('architecture')}"
+    except ImportError:
+        pass
 for _ in range(3):
     f()
 times = []
 start = time.perf_counter()
 while len(times) < 5 or (time.perf_counter() - start < min_time and len(times) < 2000):
-    t0 = time.perf_counter()
+    t0 = clock()
     f()
-    times.append(time.perf_counter() - t0)
+    times.append(clock() - t0)
 print(json.dumps(dict(seconds=statistics.median(times), best=min(times), calls=len(times), **extra)))
 """
 
 
-def _child(lib, shape, threads, min_time):
+def _child(lib, shape, threads, min_time, dtype="float32", clock="perf_counter"):
     m, k, n, layout = shape
     env = dict(os.environ)
     env["OMP_NUM_THREADS"] = str(threads)
     for var in ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         env[var] = str(threads)
-    cmd = [sys.executable, "-c", _CHILD, lib, str(m), str(k), str(n), layout, str(threads), str(min_time)]
+    cmd = [sys.executable, "-c", _CHILD, lib, str(m), str(k), str(n), layout, str(threads), str(min_time), dtype, clock]
     out = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def run(shapes=None, threads=2, rounds=5, min_time=0.2):
+def run(shapes=None, threads=2, rounds=5, min_time=0.2, dtype="float32", clock="perf_counter"):
     """Times each (M, K, N, layout) for backprop and NumPy; returns one dict per shape.
 
-    Keys: m, k, n, layout, threads, backprop_gflops, numpy_gflops, ratio (backprop / numpy),
+    Keys: m, k, n, layout, threads, dtype, backprop_gflops, numpy_gflops, ratio (backprop / numpy),
     backprop_best_gflops, numpy_best_gflops, capability.
     """
     shapes = DEFAULT_SHAPES if shapes is None else [_parse(s) if isinstance(s, str) else tuple(s) for s in shapes]
@@ -116,14 +131,15 @@ def run(shapes=None, threads=2, rounds=5, min_time=0.2):
         m, k, n, layout = shape
         per = {"backprop": [], "numpy": []}
         best = {"backprop": float("inf"), "numpy": float("inf")}
-        cap = None
+        cap = kernel = None
         for r in range(rounds):
             order = ("backprop", "numpy") if r % 2 == 0 else ("numpy", "backprop")
             for lib in order:
-                res = _child(lib, shape, threads, min_time)
+                res = _child(lib, shape, threads, min_time, dtype, clock)
                 per[lib].append(res["seconds"])
                 best[lib] = min(best[lib], res["best"])
                 cap = res.get("capability", cap)
+                kernel = res.get("numpy_kernel", kernel)
         flop = 2.0 * m * k * n
         bp_s, np_s = statistics.median(per["backprop"]), statistics.median(per["numpy"])
         results.append(
@@ -133,12 +149,14 @@ def run(shapes=None, threads=2, rounds=5, min_time=0.2):
                 n=n,
                 layout=layout,
                 threads=threads,
+                dtype=dtype,
                 backprop_gflops=flop / bp_s / 1e9,
                 numpy_gflops=flop / np_s / 1e9,
                 ratio=np_s / bp_s,
                 backprop_best_gflops=flop / best["backprop"] / 1e9,
                 numpy_best_gflops=flop / best["numpy"] / 1e9,
                 capability=cap,
+                numpy_kernel=kernel,
             )
         )
     return results
@@ -158,23 +176,31 @@ def main(argv=None):
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--rounds", type=int, default=5, help="child processes per library and shape")
     p.add_argument("--min-time", type=float, default=0.2, help="seconds each child keeps timing")
+    p.add_argument("--dtype", choices=("float32", "float64"), default="float32")
+    p.add_argument("--cpu-time", action="store_true",
+                   help="time the calling thread's CPU time, not wall time (with --threads 1 only): "
+                        "time spent descheduled on a loaded machine then does not count")
     p.add_argument("--json", action="store_true", help="print the result dicts as JSON")
     args = p.parse_args(argv)
+    if args.cpu_time and args.threads != 1:
+        p.error("--cpu-time measures one thread; use it with --threads 1")
     for var in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):
         if var in os.environ:
             print(f"warning: {var}={os.environ[var]} is set and may slow NumPy's BLAS", file=sys.stderr)
     load0 = os.getloadavg()[0]
     t0 = time.time()
-    results = run(args.shapes, threads=args.threads, rounds=args.rounds, min_time=args.min_time)
+    results = run(args.shapes, threads=args.threads, rounds=args.rounds, min_time=args.min_time, dtype=args.dtype,
+                  clock="thread_time" if args.cpu_time else "perf_counter")
     if args.json:
         print(json.dumps(results, indent=1))
         return
     import numpy as np
 
     cap = results[0]["capability"] if results else "?"
-    print(f"float32 GEMM, {args.threads} thread(s), median of {args.rounds} child runs each; "
-          f"backprop {cap}, numpy {np.__version__}; load average {load0:.2f} -> {os.getloadavg()[0]:.2f}, "
-          f"{time.time() - t0:.0f} s")
+    kernel = results[0]["numpy_kernel"] if results else None
+    print(f"{args.dtype} GEMM, {args.threads} thread(s), median of {args.rounds} child runs each; "
+          f"backprop {cap}, numpy {np.__version__} ({kernel or 'kernel unknown'}); load average {load0:.2f} -> {os.getloadavg()[0]:.2f}, "
+          f"{time.time() - t0:.0f} s{', CPU time' if args.cpu_time else ''}")
     print(f"{'M x K x N':>18} {'layout':>6} {'backprop':>10} {'numpy':>10} {'ratio':>7}   (GFLOP/s; best-run ratio)")
     for r in results:
         best_ratio = r["backprop_best_gflops"] / r["numpy_best_gflops"]

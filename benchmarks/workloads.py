@@ -14,6 +14,15 @@ MLP_CASES = [
     for sizes, batch in [([2, 16, 16, 2], 32), ([784, 256, 256, 10], 64), ([784, 1024, 1024, 10], 1024)]
 ]
 
+# Physics and second-order users train in float64; SGD and Adam, so the optimizer step's float64
+# path is timed as well as the GEMMs and fused ops.
+MLP_CASES += [
+    {"name": f"float64 {'-'.join(map(str, sizes))} batch {batch} {optim}", "sizes": sizes, "batch": batch,
+     "dtype": "float64", "optim": optim, "libs": ["backprop", "torch"]}
+    for sizes, batch in [([784, 256, 256, 10], 64), ([784, 1024, 1024, 10], 256)]
+    for optim in ("SGD", "Adam")
+]
+
 CHAIN_CASES = [{"name": "per op, 300-op scalar chain fwd+bwd", "ops": 300, "libs": ["backprop", "torch", "micrograd"]}]
 
 DIGITS_CASES = [{"name": "digits MLP epoch", "hidden": [128, 64], "batch": 32, "libs": ["backprop", "torch"]}]
@@ -49,15 +58,15 @@ def _lib(name):
 
 # ---- workloads --------------------------------------------------------------------------------------
 
-def _mlp_params(mod, sizes, seed=0):
+def _mlp_params(mod, sizes, seed=0, dtype="float32"):
     import numpy as np
 
     rng = np.random.default_rng(seed)
     params = []
     for fan_in, fan_out in zip(sizes[:-1], sizes[1:]):
         bound = 1 / np.sqrt(fan_in)
-        params.append(mod.tensor(rng.uniform(-bound, bound, (fan_out, fan_in)).astype(np.float32), requires_grad=True))
-        params.append(mod.tensor(rng.uniform(-bound, bound, fan_out).astype(np.float32), requires_grad=True))
+        params.append(mod.tensor(rng.uniform(-bound, bound, (fan_out, fan_in)).astype(dtype), requires_grad=True))
+        params.append(mod.tensor(rng.uniform(-bound, bound, fan_out).astype(dtype), requires_grad=True))
     return params
 
 
@@ -74,11 +83,14 @@ def mlp(lib, case):
     import numpy as np
 
     mod, F = _lib(lib)
-    sizes, batch = case["sizes"], case["batch"]
-    params = _mlp_params(mod, sizes)
-    opt = mod.optim.SGD(params, lr=0.01)
+    sizes, batch, dtype = case["sizes"], case["batch"], case.get("dtype", "float32")
+    params = _mlp_params(mod, sizes, dtype=dtype)
+    if case.get("optim", "SGD") == "Adam":
+        opt = mod.optim.Adam(params, lr=1e-3)
+    else:
+        opt = mod.optim.SGD(params, lr=0.01)
     rng = np.random.default_rng(1)
-    x = mod.tensor(rng.standard_normal((batch, sizes[0])).astype(np.float32))
+    x = mod.tensor(rng.standard_normal((batch, sizes[0])).astype(dtype))
     y = mod.tensor(rng.integers(0, sizes[-1], batch))
 
     def step():

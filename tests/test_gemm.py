@@ -218,6 +218,20 @@ def test_large_float32_against_numpy(capability):
     assert_matches(bp.matmul(bp.tensor(a), bp.tensor(b)).numpy(), a, b, np.float32, "400x700x2200")
 
 
+@pytest.mark.parametrize("layout", ["NN", "NT", "TN"])
+def test_large_float64_every_block_and_layout(capability, layout):
+    """float64 blocks are sized apart from float32's: several K, M and N blocks with ragged
+    edges, in the three layouts of an MLP step (forward NT, input gradient NN, weight gradient TN)."""
+    m, k, n = 203, 611, 2113
+    ta, tb = layout[0] == "T", layout[1] == "T"
+    a_store = rand((k, m) if ta else (m, k), np.float64, 24)
+    b_store = rand((n, k) if tb else (k, n), np.float64, 25)
+    A, B = bp.tensor(a_store), bp.tensor(b_store)
+    A, B = (A.t() if ta else A), (B.t() if tb else B)
+    a, b = (a_store.T if ta else a_store), (b_store.T if tb else b_store)
+    assert_matches(bp.matmul(A, B).numpy(), a, b, np.float64, f"{capability} {layout} {m}x{k}x{n}")
+
+
 # ---- selection at import ---------------------------------------------------------------------
 
 
