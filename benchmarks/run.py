@@ -68,7 +68,7 @@ def measure(family, cases, repeats):
 def measure_gemm(repeats):
     saved = {k: os.environ.pop(k) for k in OPENBLAS_VARS if k in os.environ}
     try:
-        results = gemm.run(rounds=repeats)
+        results = gemm.run(rounds=repeats) + gemm.run(rounds=repeats, dtype="float64")
     finally:
         os.environ.update(saved)
     rows = []
@@ -77,7 +77,7 @@ def measure_gemm(repeats):
         gflops = {"backprop": r["backprop_gflops"], "numpy": r["numpy_gflops"]}
         row = {
             "family": "gemm",
-            "case": f"{r['m']}x{r['k']}x{r['n']} {r['layout']}",
+            "case": f"{r['m']}x{r['k']}x{r['n']} {r['layout']}" + (" float64" if r["dtype"] == "float64" else ""),
             "seconds": {lib: flop / g / 1e9 for lib, g in gflops.items()},
             "ratios": {"numpy": r["ratio"]},
             "gflops": gflops,
