@@ -85,8 +85,9 @@ V pow2_int(V n) {
   const S magic = f32 ? S(0x1.8p23) : S(0x1.8p52);
   const auto bias = f32 ? 127u : 1023u;
   const int mant = f32 ? 23 : 52;
-  U k = as_bits(n + magic) - as_bits(splat<V>(magic));  // n, two's complement
-  return from_bits<V>((k + bias) << mant);
+  // The low bits of n + magic hold n; modulo 2^bits, bits(n + magic) + bias - bits(magic) is n + bias.
+  const bits_of<S> offset = bits_of<S>(bias) - as_bits(splat<V>(magic))[0];
+  return from_bits<V>((as_bits(n + magic) + offset) << mant);
 }
 
 template <class V>
@@ -107,9 +108,8 @@ V exp_v(V x) {
   // ln 2 = hi + lo with hi short enough that n * hi is exact for every n reached here.
   const S ln2_hi = f32 ? S(0.693359375) : S(6.93147180369123816490e-01);
   const S ln2_lo = f32 ? S(-2.12194440e-4) : S(1.90821492927058770002e-10);
-  auto nan = x != x;
-  V xc = nan ? splat<V>(0) : x;
-  xc = xc < lo ? splat<V>(lo) : xc;
+  // NaN passes the clamps (both comparisons are false) and poisons p, so it comes out as NaN.
+  V xc = x < lo ? splat<V>(lo) : x;
   xc = xc > hi ? splat<V>(hi) : xc;
   V n = round_int(xc * log2e);
   V r = xc - n * ln2_hi;
@@ -143,8 +143,7 @@ V exp_v(V x) {
   // one rounding (p * 2^n1 is exact).
   V n1 = round_int(n * S(0.5));
   V n2 = n - n1;
-  V y = (p * pow2_int(n1)) * pow2_int(n2);
-  return nan ? x : y;
+  return (p * pow2_int(n1)) * pow2_int(n2);
 }
 
 template <class V>
