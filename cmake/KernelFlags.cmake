@@ -29,6 +29,10 @@ if(_bp_x86 AND CMAKE_CXX_COMPILER_ID MATCHES "GNU|Clang")
     set_source_files_properties(${BACKPROP_AVX512_SOURCES} TARGET_DIRECTORY backprop
       PROPERTIES COMPILE_OPTIONS "${BACKPROP_AVX512_FLAGS}")
   endif()
+  # The vector math is written with plain * and +; with -std=c++17 GCC would not contract them
+  # into FMAs, which both the speed and the stated error bounds of kernels/vmath.hpp assume.
+  file(GLOB _bp_vmath_sources CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/cpp/src/kernels/vmath_*.cpp)
+  set_property(SOURCE ${_bp_vmath_sources} TARGET_DIRECTORY backprop APPEND PROPERTY COMPILE_OPTIONS -ffp-contract=fast)
 elseif(_bp_x86 AND MSVC)
   set_source_files_properties(${BACKPROP_AVX2_SOURCES} TARGET_DIRECTORY backprop
     PROPERTIES COMPILE_OPTIONS "/arch:AVX2")

@@ -21,12 +21,13 @@ struct ActivationOp : OpBase {
   ActivationOp(Fn fn, const char* op) : fn_(fn), op_(op) {}
   Tensor forward(const Tensor& x) {
     Fn fn = fn_;
-    Tensor out = map_unary(floating(x), op_, [fn](auto v) { return fn.f(v); });
+    Tensor out = map_activation(fn, floating(x), op_);
     slot_ = save(Fn::kFromOutput ? out : x);
     return out;
   }
   std::vector<Tensor> backward(const Tensor& g) {
     Fn fn = fn_;
+    if (Tensor d = map_activation_grad(fn, g, saved(slot_), op_); d.defined()) return {d};
     // Gradients are floating; the constexpr branch keeps the dispatcher's other dtypes from
     // instantiating the formulas.
     return {map_binary(g, saved(slot_), g.dtype(), op_, [fn](auto gv, auto s) {

@@ -4,6 +4,7 @@
 #include <string>
 
 #include "../dispatch.hpp"
+#include "../kernels/activation.hpp"
 #include "../kernels/strided.hpp"
 #include "../tensor_impl.hpp"
 #include "../tensor_utils.hpp"
@@ -36,23 +37,50 @@ Tensor map_unary(const Tensor& x, const char* op, F f) {
   return out;
 }
 
-/// out = f(a, b) over the broadcast shape; both inputs must already have dtype `in`, and the
-/// result has dtype `out_dtype` (same as `in` or Bool).
-/// Whether map_binary can treat (a, b) as dense runs: contiguous operands of one shape, or a
-/// contiguous operand next to a one-element one.
-inline bool dense_pair(const Tensor& a, const Tensor& b) {
-  if (!a.is_contiguous() || !b.is_contiguous()) return false;
-  if (a.shape() == b.shape()) return true;
-  return (b.numel() == 1 && b.dim() <= a.dim()) || (a.numel() == 1 && a.dim() <= b.dim());
+/// Whether every element of `t` is one value in memory: size-1 or stride-0 dims only, as an
+/// expanded scalar (the gradient sum() hands back) is.
+inline bool single_value(const Tensor& t) {
+  for (size_t d = 0; d < t.shape().size(); ++d)
+    if (t.shape()[d] != 1 && t.strides()[d] != 0) return false;
+  return true;
 }
 
+/// How map_binary can run (a, b) as one dense loop: contiguous operands of one shape (either may
+/// instead be a single value expanded to it), or a contiguous operand next to a one-element one.
+struct DensePair {
+  bool ok = false, a_scalar = false, b_scalar = false, out_like_a = true;
+};
+
+inline DensePair dense_pair(const Tensor& a, const Tensor& b) {
+  DensePair p;
+  bool ac = a.is_contiguous(), bc = b.is_contiguous();
+  if (a.shape() == b.shape()) {
+    bool a_one = single_value(a), b_one = single_value(b);
+    if ((ac || a_one) && (bc || b_one)) {
+      p.ok = true;
+      p.a_scalar = a_one && !ac;
+      p.b_scalar = b_one && !bc;
+    }
+    return p;
+  }
+  if (ac && bc && b.numel() == 1 && b.dim() <= a.dim()) {
+    p.ok = true;
+    p.b_scalar = true;
+  } else if (ac && bc && a.numel() == 1 && a.dim() <= b.dim()) {
+    p.ok = true;
+    p.a_scalar = true;
+    p.out_like_a = false;
+  }
+  return p;
+}
+
+/// out = f(a, b) over the broadcast shape; both inputs must already have dtype `in`, and the
+/// result has dtype `out_dtype` (same as `in` or Bool).
 template <class F>
 Tensor map_binary(const Tensor& a, const Tensor& b, DType out_dtype, const char* op, F f) {
-  if (dense_pair(a, b)) {
-    bool b_broadcast = a.shape() != b.shape() && b.numel() == 1 && b.dim() <= a.dim();
-    const Tensor& big = (a.shape() == b.shape() || b_broadcast) ? a : b;
-    Tensor out = make_tensor(big.shape(), out_dtype);
-    bool a_scalar = a.numel() == 1 && &big != &a, b_scalar = b.numel() == 1 && &big != &b;
+  if (DensePair p = dense_pair(a, b); p.ok) {
+    Tensor out = make_tensor(p.out_like_a ? a.shape() : b.shape(), out_dtype);
+    bool a_scalar = p.a_scalar, b_scalar = p.b_scalar;
     if (out_dtype == DType::Bool && a.dtype() != DType::Bool) {
       BP_DISPATCH_NUMERIC(a.dtype(), op, {
         kernels::map_dense<bool, scalar_t, scalar_t>(out.numel(), out.data<bool>(), a.data<scalar_t>(), a_scalar,
@@ -99,6 +127,36 @@ Tensor map_ternary(const Tensor& a, const Tensor& b, const Tensor& c, const char
         {a.data_ptr(), b.data_ptr(), c.data_ptr()}, 1, f);
   });
   return out;
+}
+
+}  // namespace backprop
+
+namespace backprop {
+
+/// fn.f over floating x (kernels/activation.hpp): a contiguous x runs the ISA's vector loop.
+template <class Fn>
+Tensor map_activation(const Fn& fn, const Tensor& x, const char* op) {
+  if (!x.is_contiguous()) return map_unary(x, op, [fn](auto v) { return fn.f(v); });
+  Tensor out = make_tensor(x.shape(), x.dtype());
+  BP_DISPATCH_FLOATING(x.dtype(), op, {
+    kernels::activation_forward(fn, x.data<scalar_t>(), out.data<scalar_t>(), x.numel());
+  });
+  return out;
+}
+
+/// fn.grad(g, s) as one dense pass when s is contiguous and g has its shape and dtype (dense,
+/// or one value expanded); an undefined tensor otherwise, for the caller's general path.
+template <class Fn>
+Tensor map_activation_grad(const Fn& fn, const Tensor& g, const Tensor& s, const char* op) {
+  if (g.dtype() != s.dtype() || !is_floating(s.dtype()) || g.shape() != s.shape() || !s.is_contiguous())
+    return Tensor();
+  bool g_scalar = !g.is_contiguous();
+  if (g_scalar && !single_value(g)) return Tensor();
+  Tensor d = make_tensor(s.shape(), s.dtype());
+  BP_DISPATCH_FLOATING(s.dtype(), op, {
+    kernels::activation_grad(fn, g.data<scalar_t>(), s.data<scalar_t>(), d.data<scalar_t>(), s.numel(), g_scalar);
+  });
+  return d;
 }
 
 }  // namespace backprop

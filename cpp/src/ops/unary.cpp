@@ -31,7 +31,7 @@ struct Exp : OpBase {
   static constexpr const char* kName = "ExpBackward0";
   int out_ = -1;
   Tensor forward(const Tensor& x) {
-    Tensor out = map_unary(floating(x), "exp", [](auto v) { return std::exp(v); });
+    Tensor out = map_activation(kernels::ExpFn{}, floating(x), "exp");
     out_ = save(out);
     return out;
   }
@@ -43,7 +43,7 @@ struct Log : OpBase {
   int x_ = -1;
   Tensor forward(const Tensor& x) {
     x_ = save(x);
-    return map_unary(floating(x), "log", [](auto v) { return std::log(v); });
+    return map_activation(kernels::LogFn{}, floating(x), "log");
   }
   std::vector<Tensor> backward(const Tensor& g) { return {g / saved(x_)}; }
 };

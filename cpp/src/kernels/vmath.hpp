@@ -1,0 +1,338 @@
+#pragma once
+// Elementwise math written once for plain scalars and for GCC/Clang vector types
+// (`float __attribute__((vector_size(32)))` and the like). A scalar argument goes to the C
+// library (the portable kernels keep libm's accuracy); a vector argument runs the branch-free
+// approximations below, which kernels/vmath_avx2.cpp and vmath_avx512.cpp compile with their own
+// -m flags. Nothing here is instantiated for vectors outside those files.
+//
+// Error bounds, in ulps from the correctly rounded result (measured by
+// tests/test_vector_math.py over every 1024th float32 bit pattern of both signs, the edges,
+// denormals, +-0, +-inf and NaN; float64 over 600k random values against libm, whose own error
+// is included):
+//   float32: exp, log <= 1; tanh, sigmoid <= 2; log1p (as softplus uses it) <= 3
+//   float64: exp, log <= 1; tanh, sigmoid <= 3
+// Range reduction is exact (the high part of ln 2 has trailing zero bits), the polynomials are
+// truncated Taylor series whose truncation error sits far below half an ulp on the reduced
+// range, so the bound is the rounding of the few operations that follow.
+// Special values follow C99 Annex F: exp(-inf) = 0, exp(+inf) = inf, log(0) = -inf,
+// log(x < 0) = NaN, NaN in gives NaN out; results that underflow are correctly scaled denormals.
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <type_traits>
+#include <utility>
+
+namespace backprop::kernels::vm {
+
+template <class V>
+inline constexpr bool is_vec_v = !std::is_arithmetic_v<V>;
+
+template <class V>
+struct elem {
+  using type = std::remove_cv_t<std::remove_reference_t<decltype(std::declval<V&>()[0])>>;
+};
+template <class S>
+struct elem_scalar {
+  using type = S;
+};
+/// The lane type of a vector, or the type itself for a scalar.
+template <class V>
+using elem_t = typename std::conditional_t<is_vec_v<V>, elem<V>, elem_scalar<V>>::type;
+
+/// The vector of N lanes of T (GCC/Clang vector extension).
+template <class T, int N>
+struct vec {
+  typedef T type __attribute__((vector_size(N * sizeof(T))));
+};
+
+namespace detail {
+
+template <class S>
+using bits_of = std::conditional_t<sizeof(S) == 4, uint32_t, uint64_t>;
+/// Unsigned integer vector with the lanes of V.
+template <class V>
+using uvec_t = typename vec<bits_of<elem_t<V>>, sizeof(V) / sizeof(elem_t<V>)>::type;
+
+template <class V>
+V splat(elem_t<V> s) {
+  V z = {};
+  return s - z;  // s - 0 keeps -0, inf and NaN as they are
+}
+
+template <class V>
+uvec_t<V> as_bits(V x) {
+  return (uvec_t<V>)x;
+}
+template <class V, class U>
+V from_bits(U u) {
+  return (V)u;
+}
+
+// x rounded to the nearest integer (ties to even), valid for |x| < 2^(mantissa bits - 1).
+template <class V>
+V round_int(V x) {
+  using S = elem_t<V>;
+  const S magic = sizeof(S) == 4 ? S(0x1.8p23) : S(0x1.8p52);
+  return (x + magic) - magic;
+}
+
+// 2^n for integral n in the normal exponent range, built from the bits.
+template <class V>
+V pow2_int(V n) {
+  using S = elem_t<V>;
+  using U = uvec_t<V>;
+  constexpr bool f32 = sizeof(S) == 4;
+  const S magic = f32 ? S(0x1.8p23) : S(0x1.8p52);
+  const auto bias = f32 ? 127u : 1023u;
+  const int mant = f32 ? 23 : 52;
+  // The low bits of n + magic hold n; modulo 2^bits, bits(n + magic) + bias - bits(magic) is n + bias.
+  const bits_of<S> offset = bits_of<S>(bias) - as_bits(splat<V>(magic))[0];
+  return from_bits<V>((as_bits(n + magic) + offset) << mant);
+}
+
+template <class V>
+V abs_v(V x) {
+  using U = uvec_t<V>;
+  using S = elem_t<V>;
+  const auto mask = ~(bits_of<S>(1) << (sizeof(S) * 8 - 1));
+  return from_bits<V>(as_bits(x) & U(mask - U{}));
+}
+
+template <class V>
+V exp_v(V x) {
+  using S = elem_t<V>;
+  constexpr bool f32 = sizeof(S) == 4;
+  // Past these the result is already 0 or inf; clamping keeps 2^n's two halves normal.
+  const S lo = f32 ? S(-105) : S(-746), hi = f32 ? S(89) : S(710);
+  const S log2e = S(1.4426950408889634074);
+  // ln 2 = hi + lo with hi short enough that n * hi is exact for every n reached here.
+  const S ln2_hi = f32 ? S(0.693359375) : S(6.93147180369123816490e-01);
+  const S ln2_lo = f32 ? S(-2.12194440e-4) : S(1.90821492927058770002e-10);
+  // NaN passes the clamps (both comparisons are false) and poisons p, so it comes out as NaN.
+  V xc = x < lo ? splat<V>(lo) : x;
+  xc = xc > hi ? splat<V>(hi) : xc;
+  V n = round_int(xc * log2e);
+  V r = xc - n * ln2_hi;
+  r = r - n * ln2_lo;  // |r| <= ln2 / 2 (plus an ulp)
+  // Taylor series of e^r: the first omitted term is below 6e-9 (float, degree 7) and
+  // 3e-18 (double, degree 13) relative.
+  V p;
+  if constexpr (f32) {
+    p = splat<V>(S(1.0 / 5040));
+    p = p * r + S(1.0 / 720);
+    p = p * r + S(1.0 / 120);
+    p = p * r + S(1.0 / 24);
+    p = p * r + S(1.0 / 6);
+    p = p * r + S(0.5);
+  } else {
+    p = splat<V>(S(1.0 / 6227020800.0));
+    p = p * r + S(1.0 / 479001600.0);
+    p = p * r + S(1.0 / 39916800.0);
+    p = p * r + S(1.0 / 3628800.0);
+    p = p * r + S(1.0 / 362880.0);
+    p = p * r + S(1.0 / 40320.0);
+    p = p * r + S(1.0 / 5040.0);
+    p = p * r + S(1.0 / 720.0);
+    p = p * r + S(1.0 / 120.0);
+    p = p * r + S(1.0 / 24.0);
+    p = p * r + S(1.0 / 6.0);
+    p = p * r + S(0.5);
+  }
+  p = (p * r) * r + r + S(1);
+  // Two halves so that 2^n1 and 2^n2 stay normal while p * 2^n reaches denormals and inf with
+  // one rounding (p * 2^n1 is exact).
+  V n1 = round_int(n * S(0.5));
+  V n2 = n - n1;
+  return (p * pow2_int(n1)) * pow2_int(n2);
+}
+
+template <class V>
+V log_v(V x) {
+  using S = elem_t<V>;
+  using U = uvec_t<V>;
+  using B = bits_of<S>;
+  constexpr bool f32 = sizeof(S) == 4;
+  const int mant = f32 ? 23 : 52;
+  const S min_normal = std::numeric_limits<S>::min();
+  const S lift = f32 ? S(0x1p24) : S(0x1p54);
+  const S lift_exp = f32 ? S(24) : S(54);
+  const B one_bits = f32 ? B(0x3f800000u) : B(0x3ff0000000000000ull);
+  const B sqrt_half_bits = f32 ? B(0x3f3504f3u) : B(0x3fe6a09e667f3bcdull);
+  const B mant_mask = (B(1) << mant) - 1;
+  const B bias = f32 ? B(127) : B(1023);
+  const S ln2_hi = f32 ? S(0.693359375) : S(6.93147180369123816490e-01);
+  const S ln2_lo = f32 ? S(-2.12194440e-4) : S(1.90821492927058770002e-10);
+  const S magic = f32 ? S(0x1.8p23) : S(0x1.8p52);
+
+  auto sub = x < min_normal;
+  V xs = sub ? x * lift : x;  // denormals become normal; the exponent is corrected below
+  // Shift the exponent boundary to sqrt(1/2) so the mantissa m lands in [sqrt(1/2), sqrt(2)).
+  U ix = as_bits(xs) + U((one_bits - sqrt_half_bits) - U{});
+  U k = (ix >> mant) - U(bias - U{});  // the exponent, two's complement
+  V e = from_bits<V>(as_bits(splat<V>(magic)) + k) - magic;
+  e = sub ? e - lift_exp : e;
+  V m = from_bits<V>((ix & U(mant_mask - U{})) + U(sqrt_half_bits - U{}));
+  V f = m - S(1);  // exact (Sterbenz)
+  V s = f / (f + S(2));
+  V z = s * s;
+  // log(1 + f) = 2 atanh(s) = 2s + 2s^3/3 + 2s^5/5 + ..., with 2s = f - s f; |s| < 0.1716,
+  // the first omitted term is below 1e-9 (float) and 1e-18 (double) relative.
+  V q;
+  if constexpr (f32) {
+    q = splat<V>(S(2.0 / 9));
+    q = q * z + S(2.0 / 7);
+    q = q * z + S(2.0 / 5);
+    q = q * z + S(2.0 / 3);
+  } else {
+    q = splat<V>(S(2.0 / 23));
+    q = q * z + S(2.0 / 21);
+    q = q * z + S(2.0 / 19);
+    q = q * z + S(2.0 / 17);
+    q = q * z + S(2.0 / 15);
+    q = q * z + S(2.0 / 13);
+    q = q * z + S(2.0 / 11);
+    q = q * z + S(2.0 / 9);
+    q = q * z + S(2.0 / 7);
+    q = q * z + S(2.0 / 5);
+    q = q * z + S(2.0 / 3);
+  }
+  V lm = f - (s * f - (s * z) * q);
+  V y = e * ln2_hi + (lm + e * ln2_lo);
+  const S inf = std::numeric_limits<S>::infinity();
+  y = x == S(0) ? splat<V>(-inf) : y;
+  y = x < S(0) ? splat<V>(std::numeric_limits<S>::quiet_NaN()) : y;
+  y = x == inf ? x : y;
+  return x != x ? x : y;
+}
+
+template <class V>
+V tanh_v(V x) {
+  using S = elem_t<V>;
+  constexpr bool f32 = sizeof(S) == 4;
+  V a = abs_v(x);
+  // Near 0: the odd Taylor series (term ratio about 0.405 x^2, so below 1e-9 / 1e-18 relative
+  // after the last kept term at the switch point).
+  V z = a * a, p;
+  if constexpr (f32) {
+    p = splat<V>(S(-0.001455834387051318268));
+    p = p * z + S(0.003592128036572481017);
+    p = p * z + S(-0.008863235529902196569);
+    p = p * z + S(0.02186948853615520282);
+    p = p * z + S(-0.05396825396825396825);
+    p = p * z + S(0.1333333333333333333);
+    p = p * z + S(-0.3333333333333333333);
+  } else {
+    p = splat<V>(S(0.00009691537956929450326));
+    p = p * z + S(-0.0002391291142435524815);
+    p = p * z + S(0.000590027440945585981378);
+    p = p * z + S(-0.001455834387051318268);
+    p = p * z + S(0.003592128036572481017);
+    p = p * z + S(-0.008863235529902196569);
+    p = p * z + S(0.02186948853615520282);
+    p = p * z + S(-0.05396825396825396825);
+    p = p * z + S(0.1333333333333333333);
+    p = p * z + S(-0.3333333333333333333);
+  }
+  V small = a + (a * z) * p;
+  // Elsewhere (1 - e) / (1 + e) with e = exp(-2|x|) <= 0.67: no cancellation worth a bit.
+  V e = exp_v(S(-2) * a);
+  V big = (S(1) - e) / (S(1) + e);
+  const S cut = f32 ? S(0.4) : S(0.2);
+  V y = a < cut ? small : big;
+  // Both branches ran on |x|; tanh is odd, so x's sign bit goes back on (-0 stays -0).
+  using U = uvec_t<V>;
+  const auto sign = bits_of<S>(1) << (sizeof(S) * 8 - 1);
+  y = from_bits<V>(as_bits(y) | (as_bits(x) & U(sign - U{})));
+  return x != x ? x : y;
+}
+
+template <class V>
+V log1p_v(V u) {
+  using S = elem_t<V>;
+  // log1p(u) = log(w) * u / (w - 1) with w = 1 + u: the rounding of w cancels to first order.
+  V w = u + S(1);
+  V d = w - S(1);
+  V y = log_v(w) * (u / d);
+  y = d == S(0) ? u : y;
+  return u == std::numeric_limits<S>::infinity() ? u : y;
+}
+
+}  // namespace detail
+
+/// Picks a where mask holds, else b (lanewise for vectors; both sides are evaluated).
+template <class M, class V>
+V select(M mask, V a, V b) {
+  return mask ? a : b;
+}
+
+template <class V>
+V splat(elem_t<V> s) {
+  if constexpr (is_vec_v<V>)
+    return detail::splat<V>(s);
+  else
+    return s;
+}
+
+template <class V>
+V abs(V x) {
+  if constexpr (is_vec_v<V>)
+    return detail::abs_v(x);
+  else
+    return std::abs(x);
+}
+
+template <class V>
+V exp(V x) {
+  if constexpr (is_vec_v<V>)
+    return detail::exp_v(x);
+  else
+    return std::exp(x);
+}
+
+template <class V>
+V log(V x) {
+  if constexpr (is_vec_v<V>)
+    return detail::log_v(x);
+  else
+    return std::log(x);
+}
+
+template <class V>
+V log1p(V x) {
+  if constexpr (is_vec_v<V>)
+    return detail::log1p_v(x);
+  else
+    return std::log1p(x);
+}
+
+template <class V>
+V tanh(V x) {
+  if constexpr (is_vec_v<V>)
+    return detail::tanh_v(x);
+  else
+    return std::tanh(x);
+}
+
+/// erf has no vector approximation yet: lanes go through the C library one by one.
+template <class V>
+V erf(V x) {
+  if constexpr (is_vec_v<V>) {
+    V y;
+    for (int i = 0; i < int(sizeof(V) / sizeof(elem_t<V>)); ++i) y[i] = std::erf(x[i]);
+    return y;
+  } else {
+    return std::erf(x);
+  }
+}
+
+/// 1 / (1 + exp(-x)) without overflow: exp only ever sees -|x|, and for x < 0 the result is
+/// e^x / (1 + e^x), which keeps its relative accuracy down to the denormals.
+template <class V>
+V sigmoid(V x) {
+  using S = elem_t<V>;
+  V z = vm::exp(splat<V>(S(0)) - vm::abs(x));
+  V r = S(1) / (S(1) + z);
+  return select(x >= S(0), r, z * r);
+}
+
+}  // namespace backprop::kernels::vm
