@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 pytest.importorskip("hypothesis")
-from hypothesis import HealthCheck, given, note, settings  # noqa: E402
+from hypothesis import HealthCheck, Phase, given, note, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
 import backprop as bp  # noqa: E402
@@ -25,12 +25,14 @@ from backprop.autograd import gradcheck  # noqa: E402
 
 _COMMON = dict(
     deadline=None,
+    # No explain phase: on a failure it reruns the example hundreds of times for a hint at the cause.
+    phases=[Phase.explicit, Phase.reuse, Phase.generate, Phase.target, Phase.shrink],
     database=None,
     print_blob=True,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much],
 )
-settings.register_profile("ci", max_examples=40, derandomize=True, **_COMMON)
-settings.register_profile("thorough", max_examples=1500, **_COMMON)
+settings.register_profile("ci", max_examples=300, derandomize=True, **_COMMON)
+settings.register_profile("thorough", max_examples=5000, **_COMMON)
 settings.register_profile("local", settings.get_profile("thorough"))
 PROFILE = os.environ.get("HYPOTHESIS_PROFILE", "ci")
 SETTINGS = settings.get_profile(PROFILE)
