@@ -29,8 +29,10 @@ def _self_test(name):
 
 
 def main():
-    # A crash then prints the Python stack of the case, which the parent shows.
-    faulthandler.enable()
+    # A crash then prints the Python stack of the case, which the parent shows; not under a
+    # sanitizer, whose own report (with the faulting address) it would replace.
+    if "libasan" not in os.environ.get("LD_PRELOAD", ""):
+        faulthandler.enable()
     path = sys.argv[1]
     names = json.load(sys.stdin)
     import backprop as bp

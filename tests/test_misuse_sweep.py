@@ -30,8 +30,8 @@ CASE_TIMEOUT = 90.0
 NAMES = sorted(all_cases())
 
 
-def _env():
-    env = dict(os.environ)
+def _env(extra=None):
+    env = dict(os.environ, **(extra or {}))
     package_root = os.path.dirname(os.path.dirname(os.path.abspath(backprop.__file__)))
     # The child imports the same backprop as this process, and the case modules from here.
     path = [HERE, package_root] + [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]
@@ -55,7 +55,7 @@ def _read(path):
     return results, running
 
 
-def run_child(names, case_timeout=CASE_TIMEOUT):
+def run_child(names, case_timeout=CASE_TIMEOUT, env=None):
     """Runs `names` in one child: (verdicts of the finished cases, the case it stopped in, how it
     ended: None for a clean exit, else a description with the tail of its stderr)."""
     with tempfile.TemporaryDirectory(prefix="sweep-") as tmp:
@@ -67,7 +67,7 @@ def run_child(names, case_timeout=CASE_TIMEOUT):
             names_file.seek(0)
             proc = subprocess.Popen(
                 [sys.executable, os.path.join(HERE, "_sweep_child.py"), results_path],
-                stdin=names_file, stdout=subprocess.DEVNULL, stderr=err, env=_env(), cwd=HERE,
+                stdin=names_file, stdout=subprocess.DEVNULL, stderr=err, env=_env(env), cwd=HERE,
             )
             # Poll instead of one overall timeout: a hang costs one case's timeout, however long
             # the batch.
@@ -102,13 +102,13 @@ def _exit_reason(code):
     return f"exit status {code}"
 
 
-def judge(names, batch_size=BATCH, case_timeout=CASE_TIMEOUT):
-    """{name: (ok, detail)} for every name."""
+def judge(names, batch_size=BATCH, case_timeout=CASE_TIMEOUT, env=None):
+    """{name: (ok, detail)} for every name; `env` adds to the children's environment."""
     verdicts = {}
     queue = [names[i:i + batch_size] for i in range(0, len(names), batch_size)]
     while queue:
         batch = queue.pop(0)
-        results, running, ended = run_child(batch, case_timeout)
+        results, running, ended = run_child(batch, case_timeout, env)
         verdicts.update(results)
         if ended is None and len(results) == len(batch):
             continue
@@ -121,7 +121,7 @@ def judge(names, batch_size=BATCH, case_timeout=CASE_TIMEOUT):
         if running is None and len(done) == len(batch):
             # Every case finished, then the child died on its way out: find who leaves it broken.
             for name in done:
-                _, _, e = run_child([name], case_timeout)
+                _, _, e = run_child([name], case_timeout, env)
                 if e is not None:
                     verdicts[name] = (False, f"its child, alone, ends badly: {e}")
             if all(verdicts[n][0] for n in done):
@@ -136,14 +136,14 @@ def judge(names, batch_size=BATCH, case_timeout=CASE_TIMEOUT):
         if ended.startswith("hung"):
             verdicts[running] = (False, ended)
             continue
-        alone, _, alone_ended = run_child([running], case_timeout)
+        alone, _, alone_ended = run_child([running], case_timeout, env)
         if alone_ended is not None:
             verdicts[running] = (False, f"{alone_ended} (in a batch and again alone)")
             continue
         # Alone it lives: an earlier case of the batch may have corrupted memory. Find it.
         culprits = []
         for name in done:
-            _, _, e = run_child([name], case_timeout)
+            _, _, e = run_child([name], case_timeout, env)
             if e is not None:
                 culprits.append(name)
                 verdicts[name] = (False, f"its child, alone: {e}")
@@ -179,10 +179,12 @@ def test_sweep_includes_every_test_errors_case():
 def test_a_crash_or_hang_fails_only_its_own_case():
     # The machinery itself, on the child's built-in self-test cases.
     names = ["selftest:ok", "selftest:segv", "selftest:ok2", "selftest:hang", "selftest:ok3", "selftest:fail"]
-    verdicts = judge(names, case_timeout=5)
+    # Under .ci/sanitize, ASan would report the deliberate SIGSEGV and so fail the job.
+    quiet = {"ASAN_OPTIONS": os.environ.get("ASAN_OPTIONS", "") + ":handle_segv=0"}
+    verdicts = judge(names, case_timeout=5, env=quiet)
     assert verdicts["selftest:ok"] == verdicts["selftest:ok2"] == verdicts["selftest:ok3"] == (True, "")
     assert not verdicts["selftest:segv"][0] and "SIGSEGV" in verdicts["selftest:segv"][1]
     assert not verdicts["selftest:hang"][0] and "hung" in verdicts["selftest:hang"][1]
     assert verdicts["selftest:fail"] == (False, "self-test failure")
-    ok, detail = judge(["selftest:ok", "selftest:exit"], case_timeout=5)["selftest:exit"]
+    ok, detail = judge(["selftest:ok", "selftest:exit"], case_timeout=5, env=quiet)["selftest:exit"]
     assert not ok and "exit status 3" in detail
