@@ -67,7 +67,7 @@ def _reached_parameters(outputs, params):
     leaves = {id(t) for t in _tensors(outputs) if t.grad_fn is None}
     used = np.zeros(len(params), dtype=np.int32)
     for j, p in enumerate(params):
-        accumulator = (p * 1).grad_fn.next_functions[0][0]
+        accumulator = p.view(p.shape).grad_fn.next_functions[0][0]  # a view: nothing is copied
         used[j] = id(accumulator) in seen or id(p) in leaves
     return used
 
@@ -94,6 +94,7 @@ class _Reducer:
 
     def __init__(self, names, params, group, bucket_cap_bytes, first_bucket_bytes, find_unused):
         self.names, self.params, self.group = names, params, group
+        self.layout = [(tuple(p.shape), p.dtype) for p in params]
         self.find_unused = find_unused
         self.buckets = self._assign(bucket_cap_bytes, first_bucket_bytes)
         self.bucket_of = {j: b for b in self.buckets for j in b.members}
@@ -132,6 +133,9 @@ class _Reducer:
         if self.expect and self.started:
             missing = [f"'{self.names[j]}'" for j in range(len(self.params)) if not self.ready[j]]
             self.expect = False
+            # Every rank launched the same buckets: complete them so the group stays in step.
+            for k in range(self.next_complete, self.next_launch):
+                self.works[k].wait()
             raise RuntimeError(
                 "DistributedDataParallel: the previous backward produced no gradient for parameter(s) "
                 f"{', '.join(missing)}, so the gradient reduction could not finish and .grad was not averaged. "
@@ -142,6 +146,12 @@ class _Reducer:
     def prepare(self, outputs):
         """Called by forward: the next backward through `outputs` reduces the gradients."""
         n = len(self.params)
+        for j, p in enumerate(self.params):
+            if (tuple(p.shape), p.dtype) != self.layout[j]:
+                shape, dtype = self.layout[j]
+                raise RuntimeError(f"DistributedDataParallel: parameter '{self.names[j]}' is now {tuple(p.shape)} "
+                                   f"{p.dtype} but was {shape} {dtype} when it was wrapped; change the model "
+                                   "(e.g. .double()) before wrapping it")
         self.expect, self.started = True, False
         self.ready = [False] * n
         self.num_ready = 0
@@ -334,8 +344,6 @@ class DistributedDataParallel(Module):
         outputs = self.module(*inputs, **kwargs)
         if multi and self.require_backward_grad_sync and _core.is_grad_enabled() and reducer.params:
             reducer.prepare(outputs)
-        else:
-            reducer.expect = False
         return outputs
 
 
