@@ -126,19 +126,27 @@ def _group(group, op):
     return group
 
 
+_SPIN_SECONDS = 0.01
+_yield = getattr(os, "sched_yield", lambda: time.sleep(0))
+
+
 def _wait(requests, op, group, timeout=None):
     """Polls `requests` until they all complete, raising RuntimeError at the deadline."""
     seconds = group.timeout if timeout is None else _seconds(timeout, op)
     start = time.monotonic()
-    delay, polls = 20e-6, 0
+    delay = 50e-6
     try:
         while not MPI.Request.Testall(requests):
-            if time.monotonic() - start > seconds:
+            waited = time.monotonic() - start
+            if waited > seconds:
                 _fail(group, f"{op} timed out after {seconds:g} s on rank {group.rank()} of {group.size()}: another "
                              "rank has probably failed or stopped taking part; the job cannot continue")
-            polls += 1
-            # Spin briefly (latency), then back off so a waiting rank leaves the CPU to others.
-            if polls > 50:
+            # A non-blocking collective advances only while some MPI call runs on this rank, so poll
+            # without sleeping at first (yielding the core to any process that wants it); sleep,
+            # with a growing delay, only once the wait is long (a peer still computing).
+            if waited < _SPIN_SECONDS:
+                _yield()
+            else:
                 time.sleep(delay)
                 delay = min(2 * delay, 1e-3)
     except MPI.Exception as exc:

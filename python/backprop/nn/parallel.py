@@ -276,6 +276,9 @@ class DistributedDataParallel(Module):
 
     The model's gradients are averaged, so the loss should be a mean over each rank's batch, with
     the same batch size on every rank, to match training on the concatenated batch.
+
+    `check_reduction`, `gradient_as_bucket_view` and `static_graph` are accepted for PyTorch
+    compatibility and change nothing: gradients are always copied into the buckets and back.
     """
 
     def __init__(self, module, device_ids=None, output_device=None, dim=0, broadcast_buffers=True,
