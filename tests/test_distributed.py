@@ -145,7 +145,8 @@ def test_demo_trains_data_parallel_to_the_accuracy_of_one_process(tmp_path):
     pytest.importorskip("matplotlib")
     from backprop.__main__ import main
 
-    args = ["--epochs", "30", "--no-progress"]
+    # A larger batch than the default keeps the step count, and so the test, short.
+    args = ["--epochs", "30", "--batch-size", "128", "--lr", "0.003", "--no-progress"]
     out = _launch(2, ["-m", "backprop", "--distributed", "--out", str(tmp_path / "ddp"), *args], timeout=300)
     assert out.returncode == 0, out.stderr[-3000:]
     epochs = [line for line in out.stdout.splitlines() if line.startswith("epoch")]
