@@ -113,7 +113,7 @@ def _fail(group, message):
     raise RuntimeError(message)
 
 
-def _group(group, op):
+def _group(group, op, usable=True):
     if group is None:
         if _default_group is None:
             raise ValueError(f"{op}: the default process group has not been initialized; call "
@@ -121,7 +121,7 @@ def _group(group, op):
         group = _default_group
     elif not isinstance(group, ProcessGroup):
         raise TypeError(f"{op}: group must be a backprop.distributed.ProcessGroup or None, got {type(group).__name__}")
-    if group.failure is not None:
+    if usable and group.failure is not None:
         raise RuntimeError(f"{op}: the process group is unusable after an earlier failure ({group.failure})")
     return group
 
@@ -280,16 +280,16 @@ def is_initialized():
 
 
 def get_backend(group=None):
-    _group(group, "get_backend")
+    _group(group, "get_backend", usable=False)
     return "mpi"
 
 
 def get_rank(group=None):
-    return _group(group, "get_rank").rank()
+    return _group(group, "get_rank", usable=False).rank()
 
 
 def get_world_size(group=None):
-    return _group(group, "get_world_size").size()
+    return _group(group, "get_world_size", usable=False).size()
 
 
 def destroy_process_group(group=None):
