@@ -192,6 +192,9 @@ class Work:
     def wait(self, timeout=None):
         """Blocks until the collective completes; raises RuntimeError after `timeout` (default: the group's)."""
         if not self._done:
+            if self._group.failure is not None:
+                raise RuntimeError(f"{self._op}: the process group is unusable after an earlier failure "
+                                   f"({self._group.failure})")
             _wait(self._requests, self._op, self._group, timeout)
             self._complete()
         return True

@@ -222,6 +222,7 @@ class _Reducer:
 
     def _finish(self, current):
         dist = _dist()
+        self.expect = False  # also when a wait below fails: the group is unusable then anyway
         t_wait = time.perf_counter()
         for k in range(self.next_complete, len(self.buckets)):
             self.works[k].wait()
@@ -236,7 +237,6 @@ class _Reducer:
         now = time.perf_counter()
         self.stats["wait_seconds"] = now - t_wait
         self.stats["backward_seconds"] = now - self.t_start
-        self.expect = False
         for j, p in enumerate(self.params):
             if j == current or not used[j]:
                 continue
