@@ -7,6 +7,7 @@ from .dropout import Dropout
 from .linear import Flatten, Identity, Linear
 from .loss import BCEWithLogitsLoss, CrossEntropyLoss, MSELoss, NLLLoss
 from .module import Module, Parameter
+from . import parallel  # noqa: F401  (DistributedDataParallel; MPI is imported on first use)
 from .normalization import BatchNorm1d, LayerNorm
 from .sparse import Embedding
 
