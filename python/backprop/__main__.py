@@ -69,15 +69,6 @@ def accuracy(model, x, y):
     return (predictions == y).float().mean().item()
 
 
-def layer_grad_norms(model):
-    norms = []
-    for name, module in model.named_children():
-        if isinstance(module, bp.nn.Linear):
-            total = sum(float((p.grad * p.grad).sum().item()) for p in module.parameters() if p.grad is not None)
-            norms.append((f"layer {name} (Linear {module.in_features}->{module.out_features})", total ** 0.5))
-    return norms
-
-
 def save_loss_curve(losses, test_acc, path):
     import matplotlib
 
@@ -142,12 +133,12 @@ def main(argv=None):
     test_acc = accuracy(model, x_test, y_test)
     print(f"\nfinal test accuracy: {test_acc:.4f} ({seconds:.1f} s for {args.epochs} epochs)")
 
-    # Gradient norms of one full-batch backward pass with the trained weights.
+    # Gradient flow of one full-batch backward pass with the trained weights.
     model.zero_grad()
-    loss_fn(model(x_train), y_train).backward()
-    print("gradient norm per layer (full training batch):")
-    for name, norm in layer_grad_norms(model):
-        print(f"  {name}: {norm:.3e}")
+    with bp.nn.utils.GradFlow(model) as flow:
+        loss_fn(model(x_train), y_train).backward()
+    print("gradient flow per layer (full training batch):")
+    flow.table()
 
     os.makedirs(args.out, exist_ok=True)
     weights = os.path.join(args.out, "digits_mlp.safetensors")
