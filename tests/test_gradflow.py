@@ -71,7 +71,7 @@ def test_norms_match_pytorch():
     xn = np.random.default_rng(0).normal(size=(12, 4)).astype(np.float32)
     outs = []
     handles = [m.register_full_backward_hook(lambda mod, gi, go: outs.append(go[0].norm().item())) for m in tmodel]
-    tmodel(torch.from_numpy(xn)).pow(2).mean().backward()
+    tmodel(torch.from_numpy(xn).requires_grad_()).pow(2).mean().backward()
     for h in handles:
         h.remove()
     with GradFlow(model) as flow:

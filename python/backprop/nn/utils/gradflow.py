@@ -112,8 +112,10 @@ class GradFlow:
         self.model = model
         self._layers = _select_layers(model, layers)
         self.steps = []  # one {layer name: LayerRecord} per step
-        self.first_nonfinite_gradient = None  # {"step", "layer", "grad_fn"} in backward order
-        self.first_nonfinite_output = None  # {"step", "layer", "grad_fn"} in forward order
+        # {"step", "layer", "type", "grad_fn"} of the first non-finite gradient (in backward order)
+        # and of the first non-finite output (in forward order).
+        self.first_nonfinite_gradient = None
+        self.first_nonfinite_output = None
         self._installed = []  # (module, previous instance `forward` or None), undone in reverse
         self._active = True
         self._attach()
@@ -174,14 +176,15 @@ class GradFlow:
         a = t.detach().numpy()
         rec.output_finite = bool(np.isfinite(a).all())
         if a.size:
-            rec.act_mean = float(np.mean(a, dtype=np.float64))
-            rec.act_std = float(np.std(a, dtype=np.float64))
+            with np.errstate(all="ignore"):  # inf and NaN activations are what the monitor is for
+                rec.act_mean = float(np.mean(a, dtype=np.float64))
+                rec.act_std = float(np.std(a, dtype=np.float64))
         if relu and a.size:
             # A unit is dead when it is zero for every sample of the batch.
             units = a.reshape(a.shape[0], -1) if a.ndim > 1 else a.reshape(1, -1)
             rec.dead_fraction = float(np.mean(~(units > 0).any(axis=0)))
         if not rec.output_finite and self.first_nonfinite_output is None:
-            self.first_nonfinite_output = {"step": step, "layer": name, "grad_fn": rec.grad_fn}
+            self.first_nonfinite_output = {"step": step, "layer": name, "type": rec.kind, "grad_fn": rec.grad_fn}
         if t.requires_grad:
             t.register_hook(_output_hook(weakref.ref(self), step, name))
 
@@ -263,10 +266,13 @@ class GradFlow:
         if status == "vanishing":
             return f"vanishing: {ratio} < {VANISHING:g}; remedies: {_REMEDIES['vanishing']}"
         where = ""
-        bad = self.first_nonfinite_gradient or self.first_nonfinite_output
+        # An overflow in the forward pass is where the trouble began; the NaN gradients follow it.
+        out, grad = self.first_nonfinite_output, self.first_nonfinite_gradient
+        bad = out if out is not None and (grad is None or out["step"] <= grad["step"]) else grad
         if bad is not None:
-            what = "gradient" if bad is self.first_nonfinite_gradient else "output"
-            where = f"first non-finite {what} at layer {bad['layer']} ({bad['grad_fn']}, step {bad['step']}); "
+            what = "output" if bad is out else "gradient"
+            where = (f"first non-finite {what} at layer {bad['layer']} ({bad['type']}, {bad['grad_fn']}, "
+                     f"step {bad['step']}); ")
         elif math.isfinite(r):
             where = f"{ratio} > {EXPLODING:g}; "
         return f"exploding: {where}remedies: {_REMEDIES['exploding']}"
@@ -379,7 +385,7 @@ def _param_hook(ref, name):
         # Several parameters per layer: the layer's norm is the norm of all its gradients together.
         rec.weight_grad_norm = n if rec.weight_grad_norm is None else math.hypot(rec.weight_grad_norm, n)
         if not math.isfinite(n) and flow.first_nonfinite_gradient is None:
-            flow.first_nonfinite_gradient = {"step": step, "layer": name, "grad_fn": "AccumulateGrad"}
+            flow.first_nonfinite_gradient = {"step": step, "layer": name, "type": rec.kind, "grad_fn": "AccumulateGrad"}
         return None
 
     return hook
@@ -393,7 +399,7 @@ def _output_hook(ref, step, name):
         rec = flow.steps[step][name]
         rec.output_grad_norm = _norm(grad)
         if not math.isfinite(rec.output_grad_norm) and flow.first_nonfinite_gradient is None:
-            flow.first_nonfinite_gradient = {"step": step, "layer": name, "grad_fn": rec.grad_fn}
+            flow.first_nonfinite_gradient = {"step": step, "layer": name, "type": rec.kind, "grad_fn": rec.grad_fn}
         return None
 
     return hook
