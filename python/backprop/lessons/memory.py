@@ -39,32 +39,35 @@ def forward(model, segments, x):
     return h
 
 
-def measure(depth, batch, width, checkpointed, repeat):
+def measure(depth, batch, width, repeat):
+    """Held and peak bytes of one forward + backward, plain and checkpointed, on the same model;
+    then the fastest of `repeat` steps of each, alternating so that both see the same machine."""
     bp.manual_seed(0)
     model = build(depth, width)
-    segments = segments_of(model, depth) if checkpointed else None
     x = bp.randn(batch, width)
+    modes = {"plain": None, "checkpointed": segments_of(model, depth)}
 
-    def step():
+    def step(segments):
+        forward(model, segments, x).mean().backward()
+
+    result = {}
+    for name, segments in modes.items():
+        step(segments)  # allocates every .grad: from here on gradients are added in place, not counted
+        model.zero_grad(set_to_none=False)
+        base = bp.memory_stats()["bytes_in_use"]
+        bp.reset_peak_memory_stats()
         out = forward(model, segments, x)
+        held = bp.memory_stats()["bytes_in_use"] - base
         out.mean().backward()
-
-    step()  # allocates every .grad: from here on gradients are added in place, not counted below
-    model.zero_grad(set_to_none=False)
-    base = bp.memory_stats()["bytes_in_use"]
-    bp.reset_peak_memory_stats()
-    out = forward(model, segments, x)
-    held = bp.memory_stats()["bytes_in_use"] - base
-    out.mean().backward()
-    peak = bp.memory_stats()["peak_bytes"] - base
-    del out
-    best = math.inf
+        del out
+        result[name] = {"held_bytes": held, "peak_bytes": bp.memory_stats()["peak_bytes"] - base,
+                        "seconds": math.inf, "segments": len(segments) if segments else None}
     for _ in range(repeat):
-        t0 = time.perf_counter()
-        step()
-        best = min(best, time.perf_counter() - t0)
-    return {"held_bytes": held, "peak_bytes": peak, "seconds": best,
-            "segments": len(segments) if segments else None}
+        for name, segments in modes.items():
+            t0 = time.perf_counter()
+            step(segments)
+            result[name]["seconds"] = min(result[name]["seconds"], time.perf_counter() - t0)
+    return result
 
 
 def run(report):
@@ -75,9 +78,8 @@ def run(report):
     rows, records = [], []
     for depth in depths:
         for batch in batches:
-            repeat = 1 if quick else (2 if depth * batch >= 16384 else 3)
-            plain = measure(depth, batch, width, False, repeat)
-            ckpt = measure(depth, batch, width, True, repeat)
+            both = measure(depth, batch, width, repeat=2 if quick else 3)
+            plain, ckpt = both["plain"], both["checkpointed"]
             per_element = plain["held_bytes"] / (depth * batch * width)
             rec = {"depth": depth, "batch": batch, "width": width, "plain": plain, "checkpointed": ckpt,
                    "plain_bytes_per_element": per_element, "time_overhead": ckpt["seconds"] / plain["seconds"] - 1}
@@ -96,7 +98,7 @@ def run(report):
                  f"(one float32 per layer output)", all(3.5 < p < 5.5 for p in per))
     big = records[-1]
     report.claim(f"checkpointing lowers the bytes held in every case; at depth {big['depth']}, batch {big['batch']}: "
-                 f"{big['plain']['peak_bytes'] / MB:.0f} MB peak plain vs {big['checkpointed']['peak_bytes'] / MB:.0f} MB "
+                 f"{big['plain']['peak_bytes'] / MB:.3g} MB peak plain vs {big['checkpointed']['peak_bytes'] / MB:.3g} MB "
                  f"checkpointed, for {100 * big['time_overhead']:+.0f}% time",
                  all(r["checkpointed"]["held_bytes"] < r["plain"]["held_bytes"] for r in records)
                  and big["checkpointed"]["peak_bytes"] < big["plain"]["peak_bytes"])
