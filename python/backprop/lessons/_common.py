@@ -4,7 +4,6 @@ import json
 import math
 import os
 import platform
-import sys
 import time
 
 import numpy as np
@@ -61,7 +60,8 @@ def table(headers, rows):
     numeric = [all(isinstance(row[i], (int, float)) or row[i] is None for row in rows) for i in range(len(headers))]
     lines = []
     for k, r in enumerate(cells):
-        lines.append("  ".join(c.rjust(w) if numeric[i] and k else c.ljust(w) for i, (c, w) in enumerate(zip(r, widths))))
+        lines.append("  ".join(c.rjust(w) if numeric[i] and k else c.ljust(w)
+                               for i, (c, w) in enumerate(zip(r, widths))))
         if k == 0:
             lines.append("-" * len(lines[0]))
     return "\n".join(line.rstrip() for line in lines)
@@ -151,7 +151,3 @@ def best_time(fn, repeat=5, min_total=0.0):
         if runs >= 1000:
             break
     return best
-
-
-def flush():
-    sys.stdout.flush()

@@ -97,9 +97,10 @@ def run(report):
     report.claim(f"plain backward holds {min(per):.2f} to {max(per):.2f} bytes per batch x depth x width element "
                  f"(one float32 per layer output)", all(3.5 < p < 5.5 for p in per))
     big = records[-1]
+    plain_mb, ckpt_mb = big["plain"]["peak_bytes"] / MB, big["checkpointed"]["peak_bytes"] / MB
     report.claim(f"checkpointing lowers the bytes held in every case; at depth {big['depth']}, batch {big['batch']}: "
-                 f"{big['plain']['peak_bytes'] / MB:.3g} MB peak plain vs {big['checkpointed']['peak_bytes'] / MB:.3g} MB "
-                 f"checkpointed, for {100 * big['time_overhead']:+.0f}% time",
+                 f"{plain_mb:.3g} MB peak plain vs {ckpt_mb:.3g} MB checkpointed, for "
+                 f"{100 * big['time_overhead']:+.0f}% time",
                  all(r["checkpointed"]["held_bytes"] < r["plain"]["held_bytes"] for r in records)
                  and big["checkpointed"]["peak_bytes"] < big["plain"]["peak_bytes"])
     plot(report, records, depths, batches, width)

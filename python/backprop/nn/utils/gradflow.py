@@ -345,7 +345,7 @@ class GradFlow:
         return path
 
     def __repr__(self):
-        return f"GradFlow({len(self._layers)} layers, {len(self.steps)} steps, {self.status() if self.steps else 'no data'})"
+        return f"GradFlow({len(self._layers)} layers, {len(self.steps)} steps, {self.status()})"
 
 
 def _floor(v):
