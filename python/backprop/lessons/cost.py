@@ -142,7 +142,7 @@ def plot(report, rows):
         ax.loglog([r["params"] for r in tail], [r["fd_s"] for r in tail], "^--", color="C3", mfc="none",
                   label="finite differences (extrapolated)")
     ax.set_xlabel("parameters")
-    ax.set_ylabel("seconds for one gradient")
+    ax.set_ylabel("seconds (finite differences: the whole gradient)")
     ax.set_title("the cost of a gradient: backward vs finite differences", fontsize=10)
     ax.grid(alpha=0.3, which="both")
     ax.legend(fontsize=8)

@@ -39,9 +39,9 @@ def forward(model, segments, x):
     return h
 
 
-def measure(depth, batch, width, repeat):
+def measure(depth, batch, width, repeat, min_total):
     """Held and peak bytes of one forward + backward, plain and checkpointed, on the same model;
-    then the fastest of `repeat` steps of each, alternating so that both see the same machine."""
+    then the fastest of several steps of each, alternating so that both see the same machine."""
     bp.manual_seed(0)
     model = build(depth, width)
     x = bp.randn(batch, width)
@@ -62,11 +62,15 @@ def measure(depth, batch, width, repeat):
         del out
         result[name] = {"held_bytes": held, "peak_bytes": bp.memory_stats()["peak_bytes"] - base,
                         "seconds": math.inf, "segments": len(segments) if segments else None}
-    for _ in range(repeat):
+    # Short steps get more runs (at least `min_total` seconds of them): the fastest of many is what
+    # survives other jobs on the machine.
+    started, runs = time.perf_counter(), 0
+    while runs < repeat or (time.perf_counter() - started < min_total and runs < 200):
         for name, segments in modes.items():
             t0 = time.perf_counter()
             step(segments)
             result[name]["seconds"] = min(result[name]["seconds"], time.perf_counter() - t0)
+        runs += 1
     return result
 
 
@@ -78,7 +82,7 @@ def run(report):
     rows, records = [], []
     for depth in depths:
         for batch in batches:
-            both = measure(depth, batch, width, repeat=2 if quick else 3)
+            both = measure(depth, batch, width, repeat=2 if quick else 3, min_total=0.1 if quick else 0.5)
             plain, ckpt = both["plain"], both["checkpointed"]
             per_element = plain["held_bytes"] / (depth * batch * width)
             rec = {"depth": depth, "batch": batch, "width": width, "plain": plain, "checkpointed": ckpt,
