@@ -94,15 +94,6 @@ def data_parallel(args, model, x_train, y_train):
     return bp.nn.parallel.DistributedDataParallel(model), loader, rank
 
 
-def layer_grad_norms(model):
-    norms = []
-    for name, module in model.named_children():
-        if isinstance(module, bp.nn.Linear):
-            total = sum(float((p.grad * p.grad).sum().item()) for p in module.parameters() if p.grad is not None)
-            norms.append((f"layer {name} (Linear {module.in_features}->{module.out_features})", total ** 0.5))
-    return norms
-
-
 def save_loss_curve(losses, test_acc, path):
     import matplotlib
 
@@ -174,12 +165,12 @@ def main(argv=None):
     if rank != 0:
         return test_acc  # the replicas are identical: rank 0 alone reports gradient norms and saves
 
-    # Gradient norms of one full-batch backward pass with the trained weights.
+    # Gradient flow of one full-batch backward pass with the trained weights.
     model.zero_grad()
-    loss_fn(model(x_train), y_train).backward()
-    print("gradient norm per layer (full training batch):")
-    for name, norm in layer_grad_norms(model):
-        print(f"  {name}: {norm:.3e}")
+    with bp.nn.utils.GradFlow(model) as flow:
+        loss_fn(model(x_train), y_train).backward()
+    print("gradient flow per layer (full training batch):")
+    flow.table()
 
     os.makedirs(args.out, exist_ok=True)
     weights = os.path.join(args.out, "digits_mlp.safetensors")
