@@ -307,9 +307,29 @@ void check_inplace(const Tensor& t, const char* op) {
 
 Tensor& Tensor::zero_() { return fill_(0.0); }
 
+namespace {
+// A write that replaces every value of a recorded (non-leaf) tensor also replaces its history:
+// gradients reaching it no longer flow to what it was computed from. The values are rebased onto
+// `old * 0`, a node that passes a zero gradient back, so the tensor still requires grad as in
+// PyTorch. Returns the node to attach once the write is done (null when nothing is recorded).
+Tensor history_cut(const Tensor& self) {
+  if (!is_grad_enabled() || !self.grad_fn()) return Tensor();
+  return mul(self, scalar_tensor(0.0, self.dtype()));
+}
+
+void attach_history(Tensor& self, const Tensor& cut) {
+  if (!cut.defined()) return;
+  self.impl()->grad_fn = cut.grad_fn();
+  self.impl()->output_nr = cut.impl()->output_nr;
+}
+}  // namespace
+
 Tensor& Tensor::fill_(double value) {
   check_inplace(*this, "fill_");
-  copy_into(*this, scalar_tensor(value, dtype()));
+  Tensor filled = scalar_tensor(value, dtype());
+  Tensor cut = history_cut(*this);
+  copy_into(*this, filled);
+  attach_history(*this, cut);
   bump_version();
   return *this;
 }
@@ -329,7 +349,9 @@ Tensor& Tensor::copy_(const Tensor& src) {
     bump_version();
     return *this;
   }
+  Tensor cut = history_cut(*this);
   copy_into(*this, src);
+  attach_history(*this, cut);
   bump_version();
   return *this;
 }
@@ -359,8 +381,24 @@ Tensor& Tensor::add_(const Tensor& other, double alpha) {
   return assign_inplace(*this, alpha == 1.0 ? add(*this, other) : add(*this, mul(other, wrap_scalar(alpha, other))), "add_");
 }
 Tensor& Tensor::sub_(const Tensor& other) { return assign_inplace(*this, sub(*this, other), "sub_"); }
-Tensor& Tensor::mul_(const Tensor& other) { return assign_inplace(*this, mul(*this, other), "mul_"); }
-Tensor& Tensor::div_(const Tensor& other) { return assign_inplace(*this, div(*this, other), "div_"); }
+namespace {
+// Mul and div save their operands for backward, and an in-place write overwrites self (and other,
+// when it shares self's memory): when the op is recorded it reads copies, as PyTorch keeps the
+// original self of an in-place op.
+std::pair<Tensor, Tensor> operands_for_inplace(const Tensor& self, const Tensor& other) {
+  if (!is_grad_enabled() || !(self.requires_grad() || other.requires_grad())) return {self, other};
+  return {self.clone(), other.storage() == self.storage() ? other.clone() : other};
+}
+}  // namespace
+
+Tensor& Tensor::mul_(const Tensor& other) {
+  auto [a, b] = operands_for_inplace(*this, other);
+  return assign_inplace(*this, mul(a, b), "mul_");
+}
+Tensor& Tensor::div_(const Tensor& other) {
+  auto [a, b] = operands_for_inplace(*this, other);
+  return assign_inplace(*this, div(a, b), "div_");
+}
 Tensor& Tensor::add_(double other) { return assign_inplace(*this, add(*this, scalar_tensor(other, dtype())), "add_"); }
 Tensor& Tensor::mul_(double other) { return assign_inplace(*this, mul(*this, scalar_tensor(other, dtype())), "mul_"); }
 

@@ -52,6 +52,17 @@ def _numpy_dtype(dtype):
     raise TypeError(f"unsupported dtype {dtype!r}; backprop supports float32, float64, int64 and bool")
 
 
+def _check_python_ints_fit(data):
+    """NumPy turns a list holding an int beyond int64 into floats; PyTorch raises instead."""
+    stack = [data]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, (list, tuple)):
+            stack.extend(item)
+        elif isinstance(item, int) and not isinstance(item, bool) and not -(2**63) <= item < 2**63:
+            raise OverflowError(f"tensor: overflow: the integer {item} does not fit in int64")
+
+
 def tensor(data, dtype=None, requires_grad=False, device=None):
     """A new tensor holding a copy of `data` (a number, nested sequence, NumPy array or Tensor)."""
     if device not in (None, "cpu"):
@@ -65,6 +76,8 @@ def tensor(data, dtype=None, requires_grad=False, device=None):
         if arr.dtype == object:
             raise TypeError("tensor: could not convert the data to a numeric array; check for ragged nested lists")
         np_dtype = _infer_numpy_dtype(data, arr) if dtype is None else _numpy_dtype(dtype)
+        if arr.dtype.kind == "f" and not isinstance(data, np.ndarray) and arr.size and np.abs(arr).max() >= 2.0**63:
+            _check_python_ints_fit(data)
         if arr.dtype.kind == "u" and np_dtype == np.int64 and arr.size and arr.max() > np.iinfo(np.int64).max:
             raise OverflowError(
                 f"tensor: the value {int(arr.max())} does not fit in int64 (backprop has no unsigned 64-bit dtype)"
