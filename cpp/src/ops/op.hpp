@@ -20,6 +20,7 @@
 #include <string>
 #include <vector>
 
+#include "../pool.hpp"
 #include "../tensor_impl.hpp"
 #include "backprop/autograd.hpp"
 #include "backprop/ops.hpp"
@@ -176,7 +177,7 @@ Tensor record_impl(Op& op, InputList inputs, Forward&& forward) {
     out = forward();
   }
   for (SavedTensor& saved : op.saved_) saved.detach_from(out);
-  auto node = std::make_shared<OpNode<Op>>(std::move(op), input_meta(inputs, out));
+  auto node = std::allocate_shared<OpNode<Op>>(pool::Allocator<OpNode<Op>>(), std::move(op), input_meta(inputs, out));
   return attach(std::move(out), std::move(node), inputs);
 }
 
@@ -197,7 +198,7 @@ std::vector<Tensor> record_multi_impl(Op& op, InputList inputs, Forward&& forwar
   meta.reserve(inputs.size);
   for (const Tensor* t : inputs)
     meta.push_back(InputMeta{false, t->defined() ? t->shape() : Shape{}, t->defined() ? t->dtype() : DType::Float32});
-  auto node = std::make_shared<MultiOpNode<Op>>(std::move(op), std::move(meta));
+  auto node = std::allocate_shared<MultiOpNode<Op>>(pool::Allocator<MultiOpNode<Op>>(), std::move(op), std::move(meta));
   node->set_num_outputs(static_cast<uint32_t>(outs.size()));
   connect(*node, inputs);
   for (size_t k = 0; k < outs.size(); ++k) outs[k] = attach_output(std::move(outs[k]), node, static_cast<uint32_t>(k), inputs);
