@@ -12,6 +12,12 @@
 
 namespace py = pybind11;
 
+// Shapes convert to and from Python sequences of ints, as the std::vector they replaced did.
+namespace pybind11::detail {
+template <>
+struct type_caster<backprop::Shape> : list_caster<backprop::Shape, int64_t> {};
+}  // namespace pybind11::detail
+
 namespace backprop::python {
 
 void bind_dtype_and_factories(py::module_& m);

@@ -30,14 +30,41 @@ GradHook python_hook(py::function fn) {
   };
 }
 
+// A Python float or int next to a floating tensor, as a double: the operand of the scalar fast
+// path of + and *, which makes no 0-d tensor for it. False for anything else (bools, NumPy
+// scalars, ints too large for a double: the generic conversion handles and reports those).
+bool plain_number(const Tensor& self, py::handle other, double* value) {
+  PyObject* p = other.ptr();
+  if (!is_floating(self.dtype())) return false;
+  if (PyFloat_CheckExact(p)) {
+    *value = PyFloat_AS_DOUBLE(p);
+    return true;
+  }
+  if (PyLong_CheckExact(p)) {
+    *value = PyLong_AsDouble(p);
+    if (*value == -1.0 && PyErr_Occurred()) {
+      PyErr_Clear();
+      return false;
+    }
+    return true;
+  }
+  return false;
+}
+
+using ScalarOp = Tensor (*)(const Tensor&, double);
+
 // Elementwise operators release the GIL on large operands; `f` that releases it itself (matmul,
-// whose work is not its element count) says so with manages_gil.
+// whose work is not its element count) says so with manages_gil. `scalar_op`, for commutative
+// ops, takes a plain Python number without wrapping it in a tensor first.
 template <class F>
 void def_binary(py::class_<Tensor>& cls, const char* name, const char* op, F f, bool reflected = false,
-                bool manages_gil = false) {
+                bool manages_gil = false, ScalarOp scalar_op = nullptr) {
   cls.def(
       name,
-      [f, op, reflected, manages_gil](const Tensor& self, py::handle other) {
+      [f, op, reflected, manages_gil, scalar_op](const Tensor& self, py::handle other) {
+        double value;
+        if (scalar_op && plain_number(self, other, &value))
+          return release_gil_if(self.numel(), [&] { return scalar_op(self, value); });
         Tensor o = operand(other, self, op);
         Tensor a = reflected ? o : self, b = reflected ? self : o;
         if (manages_gil) return f(a, b);
@@ -201,12 +228,16 @@ void bind_tensor(py::module_& m, py::class_<Tensor>& cls) {
       .def("copy_", returning_self<const Tensor&>([](Tensor& t, const Tensor& src) { t.copy_(src); }), py::arg("src"));
 
   // ---- operators --------------------------------------------------------------------------
-  def_binary(cls, "__add__", "add", [](const Tensor& a, const Tensor& b) { return add(a, b); });
-  def_binary(cls, "__radd__", "add", [](const Tensor& a, const Tensor& b) { return add(a, b); }, true);
+  def_binary(cls, "__add__", "add", [](const Tensor& a, const Tensor& b) { return add(a, b); }, false, false,
+             &add_scalar);
+  def_binary(cls, "__radd__", "add", [](const Tensor& a, const Tensor& b) { return add(a, b); }, true, false,
+             &add_scalar);
   def_binary(cls, "__sub__", "sub", [](const Tensor& a, const Tensor& b) { return sub(a, b); });
   def_binary(cls, "__rsub__", "sub", [](const Tensor& a, const Tensor& b) { return sub(a, b); }, true);
-  def_binary(cls, "__mul__", "mul", [](const Tensor& a, const Tensor& b) { return mul(a, b); });
-  def_binary(cls, "__rmul__", "mul", [](const Tensor& a, const Tensor& b) { return mul(a, b); }, true);
+  def_binary(cls, "__mul__", "mul", [](const Tensor& a, const Tensor& b) { return mul(a, b); }, false, false,
+             &mul_scalar);
+  def_binary(cls, "__rmul__", "mul", [](const Tensor& a, const Tensor& b) { return mul(a, b); }, true, false,
+             &mul_scalar);
   def_binary(cls, "__truediv__", "div", [](const Tensor& a, const Tensor& b) { return div(a, b); });
   def_binary(cls, "__rtruediv__", "div", [](const Tensor& a, const Tensor& b) { return div(a, b); }, true);
   def_binary(cls, "__pow__", "pow", [](const Tensor& a, const Tensor& b) { return pow(a, b); });

@@ -10,6 +10,7 @@
 #include "dispatch.hpp"
 #include "kernels/parallel.hpp"
 #include "kernels/strided.hpp"
+#include "pool.hpp"
 #include "tensor_impl.hpp"
 #include "tensor_utils.hpp"
 
@@ -127,12 +128,12 @@ Tensor make_tensor(const Shape& shape, DType dtype) {
   int64_t numel = checked_numel(shape);
   if (numel > std::numeric_limits<int64_t>::max() / 8)
     throw ShapeError("shape " + shape_str(shape) + " has too many elements to allocate");
-  auto storage = std::make_shared<Storage>(static_cast<size_t>(numel) * element_size(dtype));
-  return Tensor(std::make_shared<TensorImpl>(std::move(storage), shape, contiguous_strides(shape), 0, dtype));
+  auto storage = std::allocate_shared<Storage>(pool::Allocator<Storage>(), static_cast<size_t>(numel) * element_size(dtype));
+  return Tensor(std::allocate_shared<TensorImpl>(pool::Allocator<TensorImpl>(), std::move(storage), shape, contiguous_strides(shape), 0, dtype));
 }
 
 Tensor make_view(const Tensor& base, const Shape& shape, const Shape& strides, int64_t offset) {
-  return Tensor(std::make_shared<TensorImpl>(base.storage(), shape, strides, offset, base.dtype()));
+  return Tensor(std::allocate_shared<TensorImpl>(pool::Allocator<TensorImpl>(), base.storage(), shape, strides, offset, base.dtype()));
 }
 
 // ---- Tensor metadata ---------------------------------------------------------------------------
@@ -190,7 +191,7 @@ void Tensor::backward(const Tensor& gradient, bool retain_graph) const {
 }
 
 Tensor Tensor::detach() const {
-  return Tensor(std::make_shared<TensorImpl>(impl_->storage, impl_->shape, impl_->strides, impl_->offset,
+  return Tensor(std::allocate_shared<TensorImpl>(pool::Allocator<TensorImpl>(), impl_->storage, impl_->shape, impl_->strides, impl_->offset,
                                              impl_->dtype));
 }
 
@@ -478,7 +479,7 @@ Tensor from_blob(void* data, const Shape& shape, const Shape& strides, DType dty
   }
   auto storage = std::make_shared<Storage>(data, static_cast<size_t>(extent) * element_size(dtype), std::move(release));
   if (read_only) storage->set_read_only();
-  return Tensor(std::make_shared<TensorImpl>(std::move(storage), shape, strides, 0, dtype));
+  return Tensor(std::allocate_shared<TensorImpl>(pool::Allocator<TensorImpl>(), std::move(storage), shape, strides, 0, dtype));
 }
 
 // ---- random --------------------------------------------------------------------------------------

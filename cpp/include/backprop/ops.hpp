@@ -15,6 +15,10 @@ namespace backprop {
 Tensor add(const Tensor& a, const Tensor& b);
 Tensor sub(const Tensor& a, const Tensor& b);
 Tensor mul(const Tensor& a, const Tensor& b);
+/// `x + s` and `x * s` for a floating `x` and a plain number (rounded to x's dtype): the same
+/// results and gradients as add/mul with a 0-d tensor, without making one. TypeError otherwise.
+Tensor add_scalar(const Tensor& x, double s);
+Tensor mul_scalar(const Tensor& x, double s);
 /// True division; integer operands give Float32.
 Tensor div(const Tensor& a, const Tensor& b);
 Tensor pow(const Tensor& base, const Tensor& exponent);

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "backprop/errors.hpp"
+#include "backprop/small_vector.hpp"
 
 namespace backprop {
 
@@ -16,7 +17,9 @@ namespace backprop {
 /// comparisons and masks.
 enum class DType : uint8_t { Float32, Float64, Int64, Bool };
 
-using Shape = std::vector<int64_t>;
+/// Sizes or strides of a tensor: a vector with room for five dims inline (no heap allocation
+/// for the shapes almost every tensor has).
+using Shape = SmallVector<int64_t, 5>;
 
 /// Bytes per element of `dtype`.
 size_t element_size(DType dtype);

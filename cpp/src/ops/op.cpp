@@ -34,8 +34,8 @@ bool any_requires_grad(InputList inputs) {
   return false;
 }
 
-std::vector<InputMeta> input_meta(InputList inputs, const Tensor& out) {
-  std::vector<InputMeta> meta;
+InputMetas input_meta(InputList inputs, const Tensor& out) {
+  InputMetas meta;
   meta.reserve(inputs.size);
   for (const Tensor* t : inputs) {
     if (!t->defined())

@@ -20,6 +20,7 @@
 #include <string>
 #include <vector>
 
+#include "../pool.hpp"
 #include "../tensor_impl.hpp"
 #include "backprop/autograd.hpp"
 #include "backprop/ops.hpp"
@@ -68,7 +69,7 @@ class OpBase {
 
   // Used by record() and OpNode only.
   static constexpr size_t kInlineInputs = 32;
-  std::vector<SavedTensor> saved_;
+  std::vector<SavedTensor, pool::Allocator<SavedTensor>> saved_;
   uint32_t needs_mask_ = 0;         // inputs below kInlineInputs (no allocation per op)
   std::vector<bool> needs_large_;   // every input, for ops over long lists (cat, stack)
   bool recording_ = false;
@@ -86,11 +87,13 @@ struct InputMeta {
   Shape shape;
   DType dtype;
 };
+// Pooled: one of these is made for every recorded op and freed with the graph.
+using InputMetas = std::vector<InputMeta, pool::Allocator<InputMeta>>;
 
 template <class Op>
 class OpNode final : public Node {
  public:
-  OpNode(Op&& op, std::vector<InputMeta> inputs) : op_(std::move(op)), inputs_(std::move(inputs)) {}
+  OpNode(Op&& op, InputMetas inputs) : op_(std::move(op)), inputs_(std::move(inputs)) {}
 
   // Ops of one output keep their one-gradient backward; the engine only calls a node when a
   // gradient arrived, so the single slot is defined here.
@@ -114,14 +117,14 @@ class OpNode final : public Node {
 
  private:
   Op op_;
-  std::vector<InputMeta> inputs_;
+  InputMetas inputs_;
 };
 
 /// The node of an op with several outputs: all of them share it, each as its own output slot.
 template <class Op>
 class MultiOpNode final : public Node {
  public:
-  MultiOpNode(Op&& op, std::vector<InputMeta> inputs) : op_(std::move(op)), inputs_(std::move(inputs)) {}
+  MultiOpNode(Op&& op, InputMetas inputs) : op_(std::move(op)), inputs_(std::move(inputs)) {}
 
   std::vector<Tensor> apply(std::vector<Tensor>&& grad_outputs) override {
     std::vector<Tensor> grads = op_.backward(grad_outputs);
@@ -141,7 +144,7 @@ class MultiOpNode final : public Node {
 
  private:
   Op op_;
-  std::vector<InputMeta> inputs_;
+  InputMetas inputs_;
 };
 
 namespace detail {
@@ -161,7 +164,7 @@ Tensor attach(Tensor out, std::shared_ptr<Node> node, InputList inputs);
 void connect(Node& node, InputList inputs);
 /// Makes `out` output `output_nr` of `node` (already connected), without aliasing an input's handle.
 Tensor attach_output(Tensor out, const std::shared_ptr<Node>& node, uint32_t output_nr, InputList inputs);
-std::vector<InputMeta> input_meta(InputList inputs, const Tensor& out);
+InputMetas input_meta(InputList inputs, const Tensor& out);
 void mark_needs(OpBase& op, InputList inputs);
 
 template <class Op, class Forward>
@@ -176,7 +179,7 @@ Tensor record_impl(Op& op, InputList inputs, Forward&& forward) {
     out = forward();
   }
   for (SavedTensor& saved : op.saved_) saved.detach_from(out);
-  auto node = std::make_shared<OpNode<Op>>(std::move(op), input_meta(inputs, out));
+  auto node = std::allocate_shared<OpNode<Op>>(pool::Allocator<OpNode<Op>>(), std::move(op), input_meta(inputs, out));
   return attach(std::move(out), std::move(node), inputs);
 }
 
@@ -193,11 +196,11 @@ std::vector<Tensor> record_multi_impl(Op& op, InputList inputs, Forward&& forwar
   }
   for (SavedTensor& saved : op.saved_)
     for (const Tensor& out : outs) saved.detach_from(out);
-  std::vector<InputMeta> meta;
+  InputMetas meta;
   meta.reserve(inputs.size);
   for (const Tensor* t : inputs)
     meta.push_back(InputMeta{false, t->defined() ? t->shape() : Shape{}, t->defined() ? t->dtype() : DType::Float32});
-  auto node = std::make_shared<MultiOpNode<Op>>(std::move(op), std::move(meta));
+  auto node = std::allocate_shared<MultiOpNode<Op>>(pool::Allocator<MultiOpNode<Op>>(), std::move(op), std::move(meta));
   node->set_num_outputs(static_cast<uint32_t>(outs.size()));
   connect(*node, inputs);
   for (size_t k = 0; k < outs.size(); ++k) outs[k] = attach_output(std::move(outs[k]), node, static_cast<uint32_t>(k), inputs);
