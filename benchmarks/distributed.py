@@ -6,10 +6,10 @@
 Both train the 784-1024-1024-10 MLP (float32, SGD) on the same global batch: one process with two
 OpenMP threads, or DistributedDataParallel over two ranks of one thread each (half the batch each).
 Every configuration runs in fresh processes and the two alternate round by round; the table gives
-the best round (other jobs on the machine only add time) and the median. The DDP ranks also report the bytes they reduce per step and how long each
-backward waited for communication once its last gradient was ready (the part not hidden behind
-backward). From those bytes, a ring-allreduce cost model estimates the step time on 8 and 64
-machines joined by a 10 Gb/s link.
+the best round (other jobs on the machine only add time) and the median. The DDP ranks also report
+the bytes they reduce per step and how long each backward waited for communication once its last
+gradient was ready (the part not hidden behind backward). From those bytes, a ring-allreduce cost
+model estimates the step time on 8 and 64 machines joined by a 10 Gb/s link.
 """
 
 import argparse
@@ -94,7 +94,8 @@ def worker(args):
         dist.all_gather_object(everyone, (seconds, statistics.mean(waits)))
         result.update(seconds_per_step=max(s for s, _ in everyone), wait_seconds=max(w for _, w in everyone),
                       bytes=stats["bytes"], bucket_bytes=[b.buffer.nbytes for b in ddp.reducer.buckets],
-                      bucket_params=[sum(ddp.reducer.params[j].numel() for j in b.members) for b in ddp.reducer.buckets])
+                      bucket_params=[sum(ddp.reducer.params[j].numel() for j in b.members)
+                                     for b in ddp.reducer.buckets])
         result["samples_per_s"] = args.batch / result["seconds_per_step"]
     if rank == 0:
         print("RESULT " + json.dumps(result), flush=True)
