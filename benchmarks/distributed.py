@@ -189,9 +189,10 @@ def report(args, results, small):
         "",
         f"**Scaling estimate** for machines like this one joined by a 10 Gb/s link: a ring allreduce of b bytes "
         f"over N machines costs 2(N-1) x ({LATENCY_S * 1e6:.0f} us + b / N / 1.25 GB/s), so the {mb:.2f} MB "
-        f"take {ring_allreduce_seconds(nbytes, 8) * 1e3:.1f} ms on 8 machines and "
+        f"as one message take {ring_allreduce_seconds(nbytes, 8) * 1e3:.1f} ms on 8 machines and "
         f"{ring_allreduce_seconds(nbytes, 64) * 1e3:.1f} ms on 64 (the bandwidth term hardly depends on N, the "
-        "latency term grows with it). Bucket k can go once "
+        "latency term grows with it, and every bucket pays it: the allreduce column sums the buckets). "
+        "Bucket k can go once "
         f"backward ({share:.0%} of a step here) has passed its parameters; what is still on the wire when "
         "backward ends adds to the step. Compute times are this machine's (1 process x 2 threads, best round) "
         "at each batch per machine.",
