@@ -6,10 +6,10 @@
 Both train the 784-1024-1024-10 MLP (float32, SGD) on the same global batch: one process with two
 OpenMP threads, or DistributedDataParallel over two ranks of one thread each (half the batch each).
 Every configuration runs in fresh processes and the two alternate round by round; the table gives
-the best round (other jobs on the machine only add time) and the median. The DDP ranks also report the bytes they reduce per step and how long each
-backward waited for communication once its last gradient was ready (the part not hidden behind
-backward). From those bytes, a ring-allreduce cost model estimates the step time on 8 and 64
-machines joined by a 10 Gb/s link.
+the best round (other jobs on the machine only add time) and the median. The DDP ranks also report
+the bytes they reduce per step and how long each backward waited for communication once its last
+gradient was ready (the part not hidden behind backward). From those bytes, a ring-allreduce cost
+model estimates the step time on 8 and 64 machines joined by a 10 Gb/s link.
 """
 
 import argparse
@@ -94,7 +94,8 @@ def worker(args):
         dist.all_gather_object(everyone, (seconds, statistics.mean(waits)))
         result.update(seconds_per_step=max(s for s, _ in everyone), wait_seconds=max(w for _, w in everyone),
                       bytes=stats["bytes"], bucket_bytes=[b.buffer.nbytes for b in ddp.reducer.buckets],
-                      bucket_params=[sum(ddp.reducer.params[j].numel() for j in b.members) for b in ddp.reducer.buckets])
+                      bucket_params=[sum(ddp.reducer.params[j].numel() for j in b.members)
+                                     for b in ddp.reducer.buckets])
         result["samples_per_s"] = args.batch / result["seconds_per_step"]
     if rank == 0:
         print("RESULT " + json.dumps(result), flush=True)
@@ -188,9 +189,10 @@ def report(args, results, small):
         "",
         f"**Scaling estimate** for machines like this one joined by a 10 Gb/s link: a ring allreduce of b bytes "
         f"over N machines costs 2(N-1) x ({LATENCY_S * 1e6:.0f} us + b / N / 1.25 GB/s), so the {mb:.2f} MB "
-        f"take {ring_allreduce_seconds(nbytes, 8) * 1e3:.1f} ms on 8 machines and "
+        f"as one message take {ring_allreduce_seconds(nbytes, 8) * 1e3:.1f} ms on 8 machines and "
         f"{ring_allreduce_seconds(nbytes, 64) * 1e3:.1f} ms on 64 (the bandwidth term hardly depends on N, the "
-        "latency term grows with it). Bucket k can go once "
+        "latency term grows with it, and every bucket pays it: the allreduce column sums the buckets). "
+        "Bucket k can go once "
         f"backward ({share:.0%} of a step here) has passed its parameters; what is still on the wire when "
         "backward ends adds to the step. Compute times are this machine's (1 process x 2 threads, best round) "
         "at each batch per machine.",

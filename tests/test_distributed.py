@@ -58,7 +58,8 @@ def _launch(ranks, args, timeout, cwd=None):
     except subprocess.TimeoutExpired:
         os.killpg(proc.pid, signal.SIGKILL)
         stdout, stderr = proc.communicate()
-        pytest.fail(f"mpirun -n {ranks} {' '.join(args)} still ran after {timeout} s:\n{stdout[-3000:]}\n{stderr[-3000:]}")
+        pytest.fail(f"mpirun -n {ranks} {' '.join(args)} still ran after {timeout} s:\n"
+                    f"{stdout[-3000:]}\n{stderr[-3000:]}")
     return subprocess.CompletedProcess(cmd, proc.returncode, stdout, stderr)
 
 

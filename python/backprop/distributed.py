@@ -95,7 +95,8 @@ def _seconds(timeout, where):
         return DEFAULT_TIMEOUT.total_seconds()
     seconds = timeout.total_seconds() if isinstance(timeout, datetime.timedelta) else timeout
     if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not seconds > 0:
-        raise ValueError(f"{where}: timeout must be a positive datetime.timedelta or number of seconds, got {timeout!r}")
+        raise ValueError(f"{where}: timeout must be a positive datetime.timedelta or number of seconds, "
+                         f"got {timeout!r}")
     return float(seconds)
 
 

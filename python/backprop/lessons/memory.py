@@ -121,6 +121,8 @@ def plot(report, records, depths, batches, width):
                    label=f"batch {batch}, plain")
         ax1.loglog([r["depth"] for r in rs], [r["checkpointed"]["peak_bytes"] / MB for r in rs], "s--",
                    color=f"C{i}", label=f"batch {batch}, checkpointed")
+    ax1.set_xticks(list(depths), [str(d) for d in depths])
+    ax1.xaxis.set_minor_formatter(plt.NullFormatter())
     ax1.set_xlabel("depth (layers)")
     ax1.set_ylabel("peak MB above the weights")
     ax1.set_title(f"peak memory, width {width}", fontsize=10)

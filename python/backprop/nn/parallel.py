@@ -340,7 +340,8 @@ class DistributedDataParallel(Module):
         if multi and self.broadcast_buffers and self._buffer_list:
             dist = _dist()
             works = [dist._start_broadcast(t, 0, self.process_group,
-                                           f"broadcast of buffer '{name}' from rank 0 (DistributedDataParallel forward)")
+                                           f"broadcast of buffer '{name}' from rank 0 "
+                                           "(DistributedDataParallel forward)")
                      for name, t in self._buffer_list]
             for w in works:
                 w.wait()
