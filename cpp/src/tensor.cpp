@@ -45,8 +45,13 @@ std::string shape_str(const Shape& shape) {
 }
 
 int64_t shape_numel(const Shape& shape) {
+  for (int64_t s : shape)
+    if (s == 0) return 0;
   int64_t n = 1;
-  for (int64_t s : shape) n *= s;
+  for (int64_t s : shape)
+    if (__builtin_mul_overflow(n, s, &n))
+      throw RuntimeError("shape " + shape_str(shape) + ": the size calculation overflowed (the product of the "
+                         "sizes does not fit in 64 bits)");
   return n;
 }
 
@@ -85,7 +90,9 @@ Shape contiguous_strides(const Shape& shape) {
   int64_t s = 1;
   for (size_t i = shape.size(); i-- > 0;) {
     strides[i] = s;
-    s *= std::max<int64_t>(shape[i], 1);
+    if (__builtin_mul_overflow(s, std::max<int64_t>(shape[i], 1), &s))
+      throw RuntimeError("shape " + shape_str(shape) + ": the stride calculation overflowed (the product of the "
+                         "sizes does not fit in 64 bits)");
   }
   return strides;
 }

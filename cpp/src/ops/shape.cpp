@@ -24,8 +24,8 @@ Shape infer_shape(const Shape& shape, int64_t numel, const char* op) {
       infer = static_cast<int64_t>(i);
     } else if (out[i] < 0) {
       throw ShapeError(std::string(op) + ": invalid shape dimension " + std::to_string(out[i]));
-    } else {
-      known *= out[i];
+    } else if (__builtin_mul_overflow(known, out[i], &known)) {
+      throw RuntimeError(std::string(op) + ": shape " + shape_str(shape) + ": the size calculation overflowed");
     }
   }
   if (infer >= 0) {
