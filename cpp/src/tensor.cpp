@@ -143,6 +143,12 @@ Tensor make_view(const Tensor& base, const Shape& shape, const Shape& strides, i
   return Tensor(std::allocate_shared<TensorImpl>(pool::Allocator<TensorImpl>(), base.storage(), shape, strides, offset, base.dtype()));
 }
 
+Tensor view_of(const Tensor& base, const Shape& shape, const Shape& strides, int64_t offset) {
+  Tensor v = make_view(base, shape, strides, offset);
+  v.impl()->is_view = true;
+  return v;
+}
+
 // ---- Tensor metadata ---------------------------------------------------------------------------
 
 const Shape& Tensor::shape() const { return impl_->shape; }

@@ -53,6 +53,9 @@ Shape contiguous_strides(const Shape& shape);
 Tensor make_tensor(const Shape& shape, DType dtype);
 /// A view of `base`'s storage with the given geometry; carries no autograd state.
 Tensor make_view(const Tensor& base, const Shape& shape, const Shape& strides, int64_t offset);
+/// make_view for the result of a view op: marked as a view, so that in-place writes through it
+/// are refused while a gradient is involved.
+Tensor view_of(const Tensor& base, const Shape& shape, const Shape& strides, int64_t offset);
 /// The AccumulateGrad node of a leaf that requires grad (created on first use).
 std::shared_ptr<Node> grad_accumulator(const Tensor& leaf);
 /// Wraps a negative dim and checks the range; `op` names the caller in the message.

@@ -28,6 +28,15 @@ Tensor OpBase::saved(int slot) const {
 
 namespace detail {
 
+void fit_to_inputs(std::vector<Tensor>& grads, const InputMetas& inputs, const Shape* output_shape) {
+  for (size_t i = 0; i < grads.size() && i < inputs.size(); ++i) {
+    if (!grads[i].defined()) continue;
+    const Shape& shape = inputs[i].same_shape_as_output && output_shape ? *output_shape : inputs[i].shape;
+    if (grads[i].shape() != shape) grads[i] = sum_to(grads[i], shape);
+    if (grads[i].dtype() != inputs[i].dtype && is_floating(inputs[i].dtype)) grads[i] = grads[i].to(inputs[i].dtype);
+  }
+}
+
 bool any_requires_grad(InputList inputs) {
   for (const Tensor* t : inputs)
     if (t->defined() && t->requires_grad()) return true;

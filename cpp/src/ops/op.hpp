@@ -90,6 +90,13 @@ struct InputMeta {
 // Pooled: one of these is made for every recorded op and freed with the graph.
 using InputMetas = std::vector<InputMeta, pool::Allocator<InputMeta>>;
 
+namespace detail {
+/// Gives each gradient its input's shape (summing broadcast dims back: the one place that
+/// undoes broadcasting) and floating dtype. `output_shape` is the shape inputs marked
+/// same_shape_as_output share; null for nodes with several outputs, which record every shape.
+void fit_to_inputs(std::vector<Tensor>& grads, const InputMetas& inputs, const Shape* output_shape);
+}  // namespace detail
+
 template <class Op>
 class OpNode final : public Node {
  public:
@@ -100,12 +107,7 @@ class OpNode final : public Node {
   std::vector<Tensor> apply(std::vector<Tensor>&& grad_outputs) override {
     const Tensor& grad_output = grad_outputs[0];
     std::vector<Tensor> grads = op_.backward(grad_output);
-    for (size_t i = 0; i < grads.size() && i < inputs_.size(); ++i) {
-      if (!grads[i].defined()) continue;
-      const Shape& shape = inputs_[i].same_shape_as_output ? grad_output.shape() : inputs_[i].shape;
-      if (grads[i].shape() != shape) grads[i] = sum_to(grads[i], shape);
-      if (grads[i].dtype() != inputs_[i].dtype && is_floating(inputs_[i].dtype)) grads[i] = grads[i].to(inputs_[i].dtype);
-    }
+    detail::fit_to_inputs(grads, inputs_, &grad_output.shape());
     return grads;
   }
   std::string name() const override { return Op::kName; }
@@ -128,11 +130,7 @@ class MultiOpNode final : public Node {
 
   std::vector<Tensor> apply(std::vector<Tensor>&& grad_outputs) override {
     std::vector<Tensor> grads = op_.backward(grad_outputs);
-    for (size_t i = 0; i < grads.size() && i < inputs_.size(); ++i) {
-      if (!grads[i].defined()) continue;
-      if (grads[i].shape() != inputs_[i].shape) grads[i] = sum_to(grads[i], inputs_[i].shape);
-      if (grads[i].dtype() != inputs_[i].dtype && is_floating(inputs_[i].dtype)) grads[i] = grads[i].to(inputs_[i].dtype);
-    }
+    detail::fit_to_inputs(grads, inputs_, nullptr);
     return grads;
   }
   std::string name() const override { return Op::kName; }

@@ -9,12 +9,6 @@
 namespace backprop {
 namespace {
 
-Tensor view_of(const Tensor& x, const Shape& shape, const Shape& strides, int64_t offset) {
-  Tensor v = make_view(x, shape, strides, offset);
-  v.impl()->is_view = true;
-  return v;
-}
-
 Shape infer_shape(const Shape& shape, int64_t numel, const char* op) {
   Shape out = shape;
   int64_t known = 1, infer = -1;

@@ -8,12 +8,6 @@
 namespace backprop {
 namespace {
 
-Tensor piece_view(const Tensor& x, const Shape& shape, const Shape& strides, int64_t offset) {
-  Tensor v = make_view(x, shape, strides, offset);
-  v.impl()->is_view = true;
-  return v;
-}
-
 // Pieces that got no gradient contribute zeros; the rest are joined along the split dim.
 std::vector<Tensor> join_gradients(const std::vector<Tensor>& grads, const std::vector<Shape>& shapes, DType dtype,
                                    int64_t dim, bool stacked) {
@@ -39,7 +33,7 @@ struct Unbind : OpBase {
     piece_shape_ = shape;
     std::vector<Tensor> out;
     out.reserve(n);
-    for (int64_t i = 0; i < n; ++i) out.push_back(piece_view(x, shape, strides, x.offset() + i * step));
+    for (int64_t i = 0; i < n; ++i) out.push_back(view_of(x, shape, strides, x.offset() + i * step));
     return out;
   }
   std::vector<Tensor> backward(const std::vector<Tensor>& grads) {
@@ -64,7 +58,7 @@ struct Split : OpBase {
     int64_t at = 0;
     for (int64_t size : sizes_) {
       shape[dim_] = size;
-      out.push_back(piece_view(x, shape, x.strides(), x.offset() + at * x.strides()[dim_]));
+      out.push_back(view_of(x, shape, x.strides(), x.offset() + at * x.strides()[dim_]));
       at += size;
     }
     return out;
