@@ -5,6 +5,7 @@
 #include <new>
 
 #include "backprop/tensor.hpp"
+#include "block_cache.hpp"
 
 namespace backprop {
 namespace {
@@ -33,8 +34,7 @@ Storage::Storage(size_t nbytes) : nbytes_(nbytes), owned_(true) {
   if (nbytes <= kInlineBytes) {
     data_ = align64(inline_);
   } else {
-    raw_ = std::malloc(nbytes + 64);
-    if (!raw_) throw std::bad_alloc();
+    raw_ = block_cache::allocate(nbytes + 64);
     data_ = align64(raw_);
   }
   count_allocation(static_cast<int64_t>(nbytes));
@@ -45,7 +45,7 @@ Storage::Storage(void* data, size_t nbytes, std::function<void(void*)> release)
 
 Storage::~Storage() {
   if (owned_) {
-    std::free(raw_);
+    if (raw_) block_cache::release(raw_, nbytes_ + 64);
     g_in_use.fetch_sub(static_cast<int64_t>(nbytes_));
   } else if (release_) {
     release_(data_);
