@@ -34,8 +34,8 @@ def test_training_steps_reuse_their_buffers_and_compute_the_same_values():
     np.testing.assert_allclose(grads[0], np.exp(x.detach().numpy()), rtol=1e-14)
     np.testing.assert_array_equal(grads[1], grads[2])
     # In use counts live tensors only: idle buffers kept for reuse are not in use.
-    before = bp.memory_stats()["in_use"]
+    before = bp.memory_stats()["bytes_in_use"]
     y = bp.empty(1 << 20)
-    assert bp.memory_stats()["in_use"] - before == y.numel() * 4
+    assert bp.memory_stats()["bytes_in_use"] - before == y.numel() * 4
     del y
-    assert bp.memory_stats()["in_use"] == before
+    assert bp.memory_stats()["bytes_in_use"] == before
