@@ -51,10 +51,14 @@ def _exp(lib, case):
     return step
 
 
-def child(family, lib, case, scenario):
+def child(family, lib, case, scenario, threads):
     """Runs in the child: builds the step, then times it per call (after a NumPy matmul each
-    time in the after-numpy scenario); prints the median seconds."""
+    time in the after-numpy scenario); prints the median seconds. The library's threads are set
+    through its own call, not OMP_NUM_THREADS, which would also shrink NumPy's OpenBLAS pool:
+    the 1-thread run would then have no OpenBLAS threads spinning beside it."""
     import numpy as np
+
+    workloads._lib(lib)[0].set_num_threads(threads)
 
     steps = []
     if family == "mlp":
@@ -79,9 +83,8 @@ def child(family, lib, case, scenario):
 
 
 def run_child(family, lib, case, scenario, threads):
-    env = {k: v for k, v in os.environ.items() if k not in OPENBLAS_VARS}
-    env["OMP_NUM_THREADS"] = str(threads)
-    cmd = [sys.executable, os.path.abspath(__file__), "--child", family, lib, json.dumps(case), scenario]
+    env = {k: v for k, v in os.environ.items() if k not in OPENBLAS_VARS + ("OMP_NUM_THREADS",)}
+    cmd = [sys.executable, os.path.abspath(__file__), "--child", family, lib, json.dumps(case), scenario, str(threads)]
     out = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
     if out.returncode != 0:
         raise RuntimeError(f"{family}/{lib} {case['name']} failed:\n{out.stderr[-2000:]}")
@@ -133,7 +136,7 @@ def markdown(rows):
 
 def main():
     if len(sys.argv) > 1 and sys.argv[1] == "--child":
-        child(sys.argv[2], sys.argv[3], json.loads(sys.argv[4]), sys.argv[5])
+        child(sys.argv[2], sys.argv[3], json.loads(sys.argv[4]), sys.argv[5], int(sys.argv[6]))
         return
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--scenario", choices=SCENARIOS, action="append", help="run only these scenarios")

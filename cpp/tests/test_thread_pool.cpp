@@ -94,3 +94,27 @@ TEST(ThreadPool, ForkedChildRunsLoops) {
   ASSERT_TRUE(WIFEXITED(status));
   EXPECT_EQ(WEXITSTATUS(status), 0);
 }
+
+// Every CPU kept busy by threads that are not the pool's: a loop must not count on a second
+// thread, which the OS would have to preempt one of them for.
+TEST(ThreadPool, TeamShrinksWhileEveryCpuIsBusy) {
+  bk::set_max_threads(2);
+  std::atomic<bool> stop{false};
+  std::vector<std::thread> busy;
+  unsigned cpus = std::max(2u, std::thread::hardware_concurrency());
+  for (unsigned i = 0; i < cpus; ++i)
+    busy.emplace_back([&] {
+      while (!stop.load(std::memory_order_relaxed)) {
+      }
+    });
+  // Several readings over a few milliseconds, so the window holds only loaded ones.
+  int team = 0;
+  for (int i = 0; i < 40; ++i) {
+    team = bk::available_threads();
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  stop = true;
+  for (auto& t : busy) t.join();
+  EXPECT_EQ(team, 1);
+  EXPECT_EQ(parallel_sum(100000), 100000LL * 99999 / 2);
+}

@@ -54,7 +54,7 @@ T* workspace(const GemmKernelTable<T>& t) {
 
 int team_size(int64_t fma) {
   if (!in_parallel_region())
-    return static_cast<int>(std::min<int64_t>(max_threads(), std::max<int64_t>(1, fma / kFmaPerThread)));
+    return static_cast<int>(std::min<int64_t>(available_threads(), std::max<int64_t>(1, fma / kFmaPerThread)));
   return 1;
 }
 

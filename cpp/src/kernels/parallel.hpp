@@ -27,11 +27,11 @@ void parallel_for(int64_t n, int64_t cost_per_item, F&& f, int64_t chunks_per_th
   if (n <= 0) return;
   int64_t cost = std::max<int64_t>(cost_per_item, 1);
   int64_t work = n > INT64_MAX / cost ? INT64_MAX : n * cost;
-  int threads = max_threads();
-  if (work > kGrainSize && threads > 1 && !in_parallel_region()) {
+  if (work > kGrainSize && !in_parallel_region()) {
+    int threads = available_threads();
     int64_t per = std::max<int64_t>(1, chunks_per_thread);
     int64_t chunks = std::min<int64_t>({threads * per, n, std::max<int64_t>(1, work / (kGrainSize / per))});
-    if (chunks > 1) {
+    if (threads > 1 && chunks > 1) {
       using Fn = std::remove_reference_t<F>;
       struct Loop {
         Fn* f;

@@ -1,15 +1,19 @@
 #include "thread_pool.hpp"
 
+#include <fcntl.h>
 #include <pthread.h>
 #include <sched.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdlib>
 #include <exception>
 #include <mutex>
+#include <string>
 #include <thread>
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -80,6 +84,9 @@ class Pool {
     if (error_) std::rethrow_exception(error_);
   }
 
+  /// Workers polling for the next loop or running one: runnable threads of our own.
+  int awake_workers() const { return started_.load(std::memory_order_relaxed) - sleepers_.load(std::memory_order_relaxed); }
+
   static void run_serial(int64_t chunks, void (*chunk)(int64_t, void*), void* context) {
     bool outer = t_in_chunk;
     t_in_chunk = true;
@@ -96,7 +103,7 @@ class Pool {
   void start_workers(int wanted) {
     // Workers are never joined: the pool lives until the process ends (a join in a static
     // destructor could wait on a thread the exiting runtime has already stopped).
-    for (; started_ < wanted; ++started_) std::thread([this] { worker(); }).detach();
+    for (; started_.load() < wanted; started_.fetch_add(1)) std::thread([this] { worker(); }).detach();
   }
 
   void claim_and_run() {
@@ -155,7 +162,7 @@ class Pool {
   void* context_ = nullptr;
   std::mutex error_mutex_;
   std::exception_ptr error_;
-  int started_ = 0;
+  std::atomic<int> started_{0};
 };
 
 std::atomic<Pool*> g_pool{nullptr};
@@ -193,8 +200,77 @@ void set_max_threads(int n) { g_threads.store(std::max(1, n), std::memory_order_
 
 bool in_parallel_region() { return t_in_chunk; }
 
-void run_chunks(int64_t chunks, void (*chunk)(int64_t c, void* context), void* context) {
+namespace {
+
+int cpus_of_this_process() {
+  cpu_set_t set;
+  if (sched_getaffinity(0, sizeof(set), &set) == 0) return std::max(1, CPU_COUNT(&set));
+  return std::max(1u, std::thread::hardware_concurrency());
+}
+
+// The machine's runnable threads now (the fourth field of /proc/loadavg, "running/total"), or
+// -1 where that cannot be read.
+int runnable_threads() {
+  int fd = ::open("/proc/loadavg", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return -1;
+  char buf[128];
+  ssize_t n = ::read(fd, buf, sizeof(buf) - 1);
+  ::close(fd);
+  if (n <= 0) return -1;
+  buf[n] = '\0';
+  const char* p = buf;
+  for (int field = 0; field < 3; ++field) {
+    while (*p && *p != ' ') ++p;
+    while (*p == ' ') ++p;
+  }
+  if (*p < '0' || *p > '9') return -1;
+  return std::atoi(p);
+}
+
+bool dynamic_from_environment() {
+  const char* env = std::getenv("OMP_DYNAMIC");
+  if (!env) return true;
+  std::string v(env);
+  std::transform(v.begin(), v.end(), v.begin(), [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
+  return !(v == "false" || v == "0" || v == "no" || v == "off");
+}
+
+// One reading is a snapshot: a kernel thread or a short-lived process shows up in a fraction of
+// them on an idle machine. A competitor that matters (a spinning pool, another job) is there in
+// every reading, so the team shrinks by the fewest others seen over the last kWindow readings.
+constexpr int64_t kResampleNs = 1'000'000;
+constexpr int kWindow = 4;
+std::atomic<int64_t> g_next_sample_ns{0};
+std::atomic<int> g_others[kWindow];
+std::atomic<unsigned> g_sample_count{0};
+
+}  // namespace
+
+int available_threads() {
   int threads = max_threads();
+  if (threads <= 1) return threads;
+  static const bool dynamic = dynamic_from_environment();
+  static const int cpus = cpus_of_this_process();
+  if (!dynamic) return threads;
+  int64_t now = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                    std::chrono::steady_clock::now().time_since_epoch()).count();
+  int64_t due = g_next_sample_ns.load(std::memory_order_relaxed);
+  if (now >= due && g_next_sample_ns.compare_exchange_strong(due, now + kResampleNs)) {
+    int running = runnable_threads();
+    if (running >= 0) {
+      Pool* p = g_pool.load(std::memory_order_acquire);
+      // This thread and our own awake workers are runnable too; what is left is other work.
+      int others = std::max(0, running - 1 - (p ? p->awake_workers() : 0));
+      g_others[g_sample_count.fetch_add(1, std::memory_order_relaxed) % kWindow].store(others, std::memory_order_relaxed);
+    }
+  }
+  int fewest = g_others[0].load(std::memory_order_relaxed);
+  for (int i = 1; i < kWindow; ++i) fewest = std::min(fewest, g_others[i].load(std::memory_order_relaxed));
+  return std::min(threads, std::max(1, cpus - fewest));
+}
+
+void run_chunks(int64_t chunks, void (*chunk)(int64_t c, void* context), void* context) {
+  int threads = t_in_chunk ? 1 : available_threads();
   if (chunks <= 1 || threads <= 1 || t_in_chunk) {
     Pool::run_serial(chunks, chunk, context);
     return;
