@@ -22,6 +22,10 @@
 #include <type_traits>
 #include <utility>
 
+#if defined(__AVX__) || defined(__AVX512F__)
+#include <immintrin.h>
+#endif
+
 namespace backprop::kernels::vm {
 
 template <class V>
@@ -90,6 +94,21 @@ V pow2_int(V n) {
   return from_bits<V>((as_bits(n + magic) + offset) << mant);
 }
 
+// Whether any lane of a comparison result is set: one test instruction where the ISA has it, so
+// a loop can take a rare slow path only for the vectors that need it.
+template <class M>
+bool any_lane(M m) {
+#if defined(__AVX512F__)
+  if constexpr (sizeof(M) == 64) return _mm512_test_epi32_mask((__m512i)m, (__m512i)m) != 0;
+#endif
+#if defined(__AVX__)
+  if constexpr (sizeof(M) == 32) return !_mm256_testz_si256((__m256i)m, (__m256i)m);
+#endif
+  bool any = false;
+  for (int i = 0; i < int(sizeof(M) / sizeof(m[0])); ++i) any |= m[i] != 0;
+  return any;
+}
+
 template <class V>
 V abs_v(V x) {
   using U = uvec_t<V>;
@@ -98,8 +117,9 @@ V abs_v(V x) {
   return from_bits<V>(as_bits(x) & U(mask - U{}));
 }
 
+// e^x = p(r) * 2^n; `normal_range` says every lane of x lies where 2^n is normal.
 template <class V>
-V exp_v(V x) {
+V exp_reduced(V x, bool normal_range) {
   using S = elem_t<V>;
   constexpr bool f32 = sizeof(S) == 4;
   // Past these the result is already 0 or inf; clamping keeps 2^n's two halves normal.
@@ -109,8 +129,11 @@ V exp_v(V x) {
   const S ln2_hi = f32 ? S(0.693359375) : S(6.93147180369123816490e-01);
   const S ln2_lo = f32 ? S(-2.12194440e-4) : S(1.90821492927058770002e-10);
   // NaN passes the clamps (both comparisons are false) and poisons p, so it comes out as NaN.
-  V xc = x < lo ? splat<V>(lo) : x;
-  xc = xc > hi ? splat<V>(hi) : xc;
+  V xc = x;
+  if (!normal_range) {
+    xc = x < lo ? splat<V>(lo) : x;
+    xc = xc > hi ? splat<V>(hi) : xc;
+  }
   V n = round_int(xc * log2e);
   V r = xc - n * ln2_hi;
   r = r - n * ln2_lo;  // |r| <= ln2 / 2 (plus an ulp)
@@ -139,11 +162,23 @@ V exp_v(V x) {
     p = p * r + S(0.5);
   }
   p = (p * r) * r + r + S(1);
+  if (normal_range) return p * pow2_int(n);
   // Two halves so that 2^n1 and 2^n2 stay normal while p * 2^n reaches denormals and inf with
   // one rounding (p * 2^n1 is exact).
   V n1 = round_int(n * S(0.5));
   V n2 = n - n1;
   return (p * pow2_int(n1)) * pow2_int(n2);
+}
+
+template <class V>
+V exp_v(V x) {
+  using S = elem_t<V>;
+  constexpr bool f32 = sizeof(S) == 4;
+  // Where every lane's 2^n is a normal number (the common case by far), one scaling does and the
+  // clamps are not needed; NaN fails both comparisons and takes the general path.
+  const S fast_lo = f32 ? S(-87) : S(-708), fast_hi = f32 ? S(88) : S(708);
+  if (!any_lane(!(x >= fast_lo && x <= fast_hi))) return exp_reduced(x, true);
+  return exp_reduced(x, false);
 }
 
 template <class V>
