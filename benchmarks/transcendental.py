@@ -92,6 +92,23 @@ def _child(args):
     print(json.dumps(out))
 
 
+def run(kinds, threads_list, sizes, workloads, rounds):
+    """Rows of seconds per call ({"kind", "threads", "workload", "n", "backprop", "torch", "numpy"}),
+    one child process per (kernel kind, thread count)."""
+    rows = []
+    for kind in kinds:
+        for threads in threads_list:
+            env = dict(os.environ, BACKPROP_CPU_CAPABILITY=kind, OMP_NUM_THREADS=str(threads))
+            cmd = [sys.executable, __file__, "--child", "--threads", str(threads), "--rounds", str(rounds),
+                   "--sizes", *sizes, "--workloads", *workloads]
+            res = subprocess.run(cmd, env=env, capture_output=True, text=True)
+            if res.returncode != 0:
+                raise RuntimeError(f"transcendental child failed:\n{res.stderr[-2000:]}")
+            data = json.loads(res.stdout.strip().splitlines()[-1])
+            rows += [dict(row, kind=data["kind"], threads=threads) for row in data["rows"]]
+    return rows
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--sizes", nargs="+", default=["1e5", "1e6", "1e7"])
@@ -106,23 +123,13 @@ def main():
         return _child(args)
     print(f"load average at start: {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f}")
     print(f"{'kind':>7} {'thr':>3} {'workload':>9} {'n':>9} {'backprop':>11} {'torch':>11} {'numpy':>11} {'torch/bp':>8}")
-    for kind in args.kinds:
-        for threads in args.threads:
-            env = dict(os.environ, BACKPROP_CPU_CAPABILITY=kind, OMP_NUM_THREADS=str(threads))
-            cmd = [sys.executable, __file__, "--child", "--threads", str(threads), "--rounds", str(args.rounds),
-                   "--sizes", *args.sizes, "--workloads", *args.workloads]
-            res = subprocess.run(cmd, env=env, capture_output=True, text=True)
-            if res.returncode != 0:
-                print(res.stderr, file=sys.stderr)
-                sys.exit(res.returncode)
-            data = json.loads(res.stdout.strip().splitlines()[-1])
-            for row in data["rows"]:
-                def us(key):
-                    return f"{row[key] * 1e6:9.1f}us" if key in row else f"{'-':>11}"
+    for row in run(args.kinds, args.threads, args.sizes, args.workloads, args.rounds):
+        def us(key, row=row):
+            return f"{row[key] * 1e6:9.1f}us" if key in row else f"{'-':>11}"
 
-                ratio = f"{row['torch'] / row['backprop']:7.2f}x" if "torch" in row else f"{'-':>8}"
-                print(f"{data['kind']:>7} {threads:>3} {row['workload']:>9} {row['n']:>9.0e} {us('backprop')} "
-                      f"{us('torch')} {us('numpy')} {ratio}")
+        ratio = f"{row['torch'] / row['backprop']:7.2f}x" if "torch" in row else f"{'-':>8}"
+        print(f"{row['kind']:>7} {row['threads']:>3} {row['workload']:>9} {row['n']:>9.0e} {us('backprop')} "
+              f"{us('torch')} {us('numpy')} {ratio}")
     print(f"load average at end:   {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f}")
 
 

@@ -25,6 +25,24 @@ MLP_CASES += [
 
 CHAIN_CASES = [{"name": "per op, 300-op scalar chain fwd+bwd", "ops": 300, "libs": ["backprop", "torch", "micrograd"]}]
 
+# The pieces of a training step the performance issue measured one by one: forward, backward and
+# the optimizer step of the 784-256-256-10 MLP; a wide Linear's backward; the backward/forward
+# ratio of a wide MLP, which copies of gradient buffers inflate.
+PART_CASES = [
+    {"name": f"MLP 784-256-256-10 batch 64 {part}", "part": part, "sizes": [784, 256, 256, 10], "batch": 64,
+     "libs": ["backprop", "torch"]}
+    for part in ("forward", "backward", "SGD.step()")
+] + [
+    {"name": "Linear(1600, 1600) backward batch 64", "part": "backward", "sizes": [1600, 1600], "batch": 64,
+     "libs": ["backprop", "torch"]},
+    {"name": "Linear(1600, 1600) fwd+bwd batch 64", "part": "step", "sizes": [1600, 1600], "batch": 64,
+     "libs": ["backprop", "torch"]},
+    {"name": "MLP 784-2048-2048-10 batch 256 forward", "part": "forward", "sizes": [784, 2048, 2048, 10],
+     "batch": 256, "libs": ["backprop", "torch"]},
+    {"name": "MLP 784-2048-2048-10 batch 256 backward", "part": "backward", "sizes": [784, 2048, 2048, 10],
+     "batch": 256, "libs": ["backprop", "torch"]},
+]
+
 DIGITS_CASES = [{"name": "digits MLP epoch", "hidden": [128, 64], "batch": 32, "libs": ["backprop", "torch"]}]
 
 
@@ -101,6 +119,45 @@ def mlp(lib, case):
     return timed(step)
 
 
+def part(lib, case):
+    """One piece of an MLP step, timed alone: the rest runs untimed around it."""
+    import numpy as np
+
+    mod, F = _lib(lib)
+    sizes, batch = case["sizes"], case["batch"]
+    params = _mlp_params(mod, sizes)
+    opt = mod.optim.SGD(params, lr=1e-4)
+    rng = np.random.default_rng(1)
+    x = mod.tensor(rng.standard_normal((batch, sizes[0])).astype("float32"))
+    y = mod.tensor(rng.integers(0, sizes[-1], batch))
+
+    def loss():
+        out = _mlp_forward(mod, F, params, x)
+        return F.cross_entropy(out, y) if len(sizes) > 2 else out.sum()
+
+    if case["part"] == "step":
+        def step():
+            opt.zero_grad()
+            loss().backward()
+
+        return timed(step)
+    if case["part"] == "forward":
+        return timed(loss)
+    times = []
+    for i in range(40):
+        opt.zero_grad()
+        value = loss()
+        t0 = time.perf_counter()
+        value.backward()
+        if case["part"] != "backward":
+            t0 = time.perf_counter()
+            opt.step()
+        if i >= 5:  # warm-up: first-touch of the gradient buffers
+            times.append(time.perf_counter() - t0)
+    times.sort()
+    return times[len(times) // 2]
+
+
 def chain(lib, case):
     ops = case["ops"]
     if lib == "micrograd":
@@ -149,7 +206,7 @@ def digits(lib, case):
     return timed(epoch, min_seconds=1.0, blocks=3)
 
 
-RUNNERS = {"mlp": mlp, "chain": chain, "digits": digits}
+RUNNERS = {"mlp": mlp, "parts": part, "chain": chain, "digits": digits}
 
 if __name__ == "__main__":
     family, library, case_json = sys.argv[1:4]
