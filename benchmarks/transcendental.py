@@ -4,7 +4,7 @@
     python benchmarks/transcendental.py --threads 1 --kinds avx2 --sizes 1e6
     python benchmarks/transcendental.py --workloads exp tanh_bwd --rounds 7
 
-Workloads: forward-only exp, tanh, sigmoid and log, and ``f(x).sum().backward()`` for exp and
+Workloads: forward-only exp, tanh, sigmoid, log, GELU (erf and tanh forms) and softplus, and ``f(x).sum().backward()`` for exp and
 tanh (forward, sum, and the backward through the expanded gradient). Each (kernel kind, thread
 count) runs in its own child process with BACKPROP_CPU_CAPABILITY set, so the kind is chosen
 as at import; inside it backprop, torch and NumPy alternate call by call and each reports the
@@ -23,7 +23,11 @@ import subprocess
 import sys
 import time
 
-WORKLOADS = ["exp", "tanh", "sigmoid", "log", "exp_bwd", "tanh_bwd"]
+WORKLOADS = ["exp", "tanh", "sigmoid", "log", "gelu", "gelu_tanh", "softplus", "exp_bwd", "tanh_bwd"]
+
+
+# Activations that live in nn.functional, with the arguments that pick the variant timed.
+NN_FUNCTIONAL = {"gelu": ("gelu", {}), "gelu_tanh": ("gelu", {"approximate": "tanh"}), "softplus": ("softplus", {})}
 
 
 def _child(args):
@@ -65,6 +69,11 @@ def _child(args):
                         getattr(torch, op)(x).sum().backward()
 
                     fns["torch"] = t_run
+            elif w in NN_FUNCTIONAL:
+                fn, kwargs = NN_FUNCTIONAL[w]
+                fns["backprop"] = lambda x=bx: getattr(bp.nn.functional, fn)(x, **kwargs)
+                if torch:
+                    fns["torch"] = lambda x=tx: getattr(torch.nn.functional, fn)(x, **kwargs)
             else:
                 with bp.no_grad():
                     fns["backprop"] = lambda op=w, x=bx: getattr(bp, op)(x)
