@@ -1,5 +1,8 @@
 #include "block_cache.hpp"
 
+#include <pthread.h>
+
+#include <atomic>
 #include <cstdlib>
 #include <mutex>
 #include <new>
@@ -19,10 +22,20 @@ struct Cache {
   size_t idle_bytes = 0;
 };
 
+std::atomic<Cache*> g_cache{nullptr};
+
 Cache& cache() {
-  // Never destroyed: tensors held by Python objects may be freed after static destructors ran.
-  static Cache* instance = new Cache;
-  return *instance;
+  Cache* c = g_cache.load(std::memory_order_acquire);
+  if (c) return *c;
+  static std::once_flag once;
+  std::call_once(once, [] {
+    // Never destroyed: tensors held by Python objects may be freed after static destructors
+    // ran. A forked child starts an empty cache: another thread may have held the parent's
+    // mutex at the fork (its idle blocks are left to the child's copy of the heap).
+    g_cache.store(new Cache, std::memory_order_release);
+    pthread_atfork(nullptr, nullptr, [] { g_cache.store(new Cache, std::memory_order_release); });
+  });
+  return *g_cache.load(std::memory_order_acquire);
 }
 
 constexpr size_t kPage = 4096;
