@@ -166,3 +166,23 @@ def test_crash_mid_write_leaves_old_file_whole(tmp_path):
     assert loaded["w"].shape in [(10,), (50_000_000,)]
     if loaded["w"].shape == (10,):
         np.testing.assert_array_equal(loaded["w"].numpy(), np.arange(10, dtype=np.float32))
+
+
+def test_save_and_load_through_file_objects(tmp_path):
+    import io
+
+    lin = bp.nn.Linear(3, 2)
+    buffer = io.BytesIO()
+    bp.save({"model": lin.state_dict(), "epoch": 4}, buffer)
+    buffer.seek(0)
+    back = bp.load(buffer)
+    assert back["epoch"] == 4
+    np.testing.assert_array_equal(back["model"]["weight"].numpy(), lin.weight.detach().numpy())
+    with open(tmp_path / "w.pt", "wb") as f:
+        bp.save(lin.state_dict(), f)
+    with open(tmp_path / "w.pt", "rb") as f:
+        assert sorted(bp.load(f)) == ["bias", "weight"]
+    with pytest.raises(bp.SerializationError, match="BytesIO object"):
+        bp.load(io.BytesIO(b"not a safetensors file"))
+    with pytest.raises(TypeError, match="binary mode"):
+        bp.load(io.StringIO("text"))

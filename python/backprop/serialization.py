@@ -12,6 +12,7 @@ safetensors rules) raises `SerializationError`, a `RuntimeError` whose message n
 
 import json
 import os
+import tempfile
 from collections import OrderedDict
 
 from . import _core
@@ -117,10 +118,29 @@ def _os_path(f, op):
     return os.fsdecode(path), os.fsencode(path)
 
 
+def _through_file(f, op, fn):
+    """Runs fn(path, raw) on a temporary file standing for the file object `f` (io.BytesIO, an open
+    file): the one reader and writer checks both. Errors name the object, not the temporary file."""
+    with tempfile.TemporaryDirectory(prefix="backprop-") as tmp:
+        path = os.path.join(tmp, "buffer.safetensors")
+        try:
+            return fn(path)
+        except SerializationError as e:
+            raise SerializationError(str(e).replace(path, f"<{type(f).__name__} object>")) from None
+
+
 def save(obj, f):
-    """Writes `obj` to the path `f` atomically (a crash mid-write leaves the old file whole).
+    """Writes `obj` to the path `f` atomically (a crash mid-write leaves the old file whole), or to
+    a writable binary file object (io.BytesIO, a file opened with "wb").
 
     Raises SerializationError when the file cannot be written."""
+    if hasattr(f, "write") and not isinstance(f, (str, bytes, os.PathLike)):
+        def to_buffer(path):
+            save(obj, path)
+            with open(path, "rb") as tmp:
+                f.write(tmp.read())
+
+        return _through_file(f, "save", to_buffer)
     path, raw = _os_path(f, "save")
     if _is_flat(obj):
         _core._save({k: v.detach() for k, v in obj.items()}, raw, {_FORMAT: "tensors"})
@@ -133,7 +153,19 @@ def save(obj, f):
 def load(f):
     """Reads what `save` wrote, or any safetensors file of float32/float64/int64/bool tensors.
 
-    Raises SerializationError, naming the file, for any file it cannot read."""
+    `f` is a path or a readable binary file object. Raises SerializationError, naming the file,
+    for any file it cannot read."""
+    if hasattr(f, "read") and not isinstance(f, (str, bytes, os.PathLike)):
+        data = f.read()
+        if not isinstance(data, (bytes, bytearray, memoryview)):
+            raise TypeError(f"load: the file object must be opened in binary mode; read() gave {type(data).__name__}")
+
+        def from_buffer(path):
+            with open(path, "wb") as tmp:
+                tmp.write(data)
+            return load(path)
+
+        return _through_file(f, "load", from_buffer)
     path, raw = _os_path(f, "load")
     tensors, metadata = _core._load(raw)
     if metadata.get(_FORMAT) != "tree":
