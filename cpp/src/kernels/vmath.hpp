@@ -412,6 +412,12 @@ V erf(V x) {
 template <class V>
 V sigmoid(V x) {
   using S = elem_t<V>;
+  if constexpr (is_vec_v<V>) {
+    // Where e^-x is a normal number in every lane, 1 / (1 + e^-x) loses nothing: its relative
+    // error is at most e^-x's plus the two roundings.
+    const S lim = sizeof(S) == 4 ? S(87) : S(708);
+    if (!detail::any_lane(!(x >= -lim && x <= lim))) return S(1) / (S(1) + detail::exp_reduced(-x, true));
+  }
   V z = vm::exp(splat<V>(S(0)) - vm::abs(x));
   V r = S(1) / (S(1) + z);
   return select(x >= S(0), r, z * r);
