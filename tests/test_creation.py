@@ -61,6 +61,11 @@ def test_creation_values_without_torch():
     assert bp.arange(4).dtype == bp.int64 and bp.arange(4.0).dtype == bp.float32
     assert bp.arange(start=1, end=3).tolist() == [1, 2]
     assert bp.linspace(0, 1, 3, requires_grad=True).requires_grad
+    assert bp.zeros(size=(2, 3)).shape == (2, 3) and bp.ones(size=bp.Size([4])).tolist() == [1.0] * 4
+    with pytest.raises(TypeError, match="given twice"):
+        bp.zeros(2, size=(2,))
+    with pytest.raises(TypeError, match="tensor: unsupported dtype 'a'"):
+        bp.tensor([1], dtype="a")
 
 
 def test_creation_errors_name_the_function():

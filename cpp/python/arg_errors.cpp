@@ -82,19 +82,42 @@ std::string python_type_name(PyObject* o) {
   return dot == std::string::npos ? n : n.substr(dot + 1);
 }
 
-void raise_clear(Checked* self, PyObject* const* args, Py_ssize_t nargs, PyObject* kwnames) {
+// The exception being raised, taken off the error indicator (PyErr_Fetch is deprecated from 3.12).
+PyObject* take_exception() {
+#if PY_VERSION_HEX >= 0x030C0000
+  return PyErr_GetRaisedException();
+#else
   PyObject *type, *value, *tb;
   PyErr_Fetch(&type, &value, &tb);
   PyErr_NormalizeException(&type, &value, &tb);
+  if (value && tb) PyException_SetTraceback(value, tb);
+  Py_XDECREF(type);
+  Py_XDECREF(tb);
+  return value;
+#endif
+}
+
+// Raises `exc` (a reference that this steals).
+void raise_exception(PyObject* exc) {
+#if PY_VERSION_HEX >= 0x030C0000
+  PyErr_SetRaisedException(exc);
+#else
+  PyObject* type = reinterpret_cast<PyObject*>(Py_TYPE(exc));
+  Py_INCREF(type);
+  PyErr_Restore(type, exc, PyException_GetTraceback(exc));
+#endif
+}
+
+void raise_clear(Checked* self, PyObject* const* args, Py_ssize_t nargs, PyObject* kwnames) {
+  PyObject* original = take_exception();
+  if (original == nullptr) return;
   std::string msg;
-  if (value) {
-    PyObject* s = PyObject_Str(value);
-    if (s && PyUnicode_AsUTF8(s)) msg = PyUnicode_AsUTF8(s);
-    Py_XDECREF(s);
-    PyErr_Clear();
-  }
+  PyObject* s = PyObject_Str(original);
+  if (s && PyUnicode_AsUTF8(s)) msg = PyUnicode_AsUTF8(s);
+  Py_XDECREF(s);
+  PyErr_Clear();
   if (!is_binding_message(msg)) {
-    PyErr_Restore(type, value, tb);
+    raise_exception(original);
     return;
   }
   std::string got;
@@ -104,26 +127,26 @@ void raise_clear(Checked* self, PyObject* const* args, Py_ssize_t nargs, PyObjec
       const char* key = PyUnicode_AsUTF8(PyTuple_GET_ITEM(kwnames, k));
       got += std::string(nargs + k ? ", " : "") + (key ? key : "?") + "=" + python_type_name(args[nargs + k]);
     }
+    PyErr_Clear();
   }
   std::string text = std::string(PyUnicode_AsUTF8(self->name)) + "(): ";
   text += contains(msg, "Unable to cast") ? "an argument has a type it cannot take" : "invalid argument types";
   text += "; got (" + got + ")";
   std::vector<std::string> sigs = signatures(self->fn);
-  if (sigs.size() == 1) text += "; expected " + sigs[0];
-  else if (!sigs.empty()) {
+  if (sigs.size() == 1) {
+    text += "; expected " + sigs[0];
+  } else if (!sigs.empty()) {
     text += "; expected one of:";
-    for (const auto& s : sigs) text += "\n    " + s;
+    for (const auto& sig : sigs) text += "\n    " + sig;
   }
-  PyErr_SetString(PyExc_TypeError, text.c_str());
-  // Keep the original as the cause for whoever debugs the bindings.
-  PyObject *ntype, *nvalue, *ntb;
-  PyErr_Fetch(&ntype, &nvalue, &ntb);
-  PyErr_NormalizeException(&ntype, &nvalue, &ntb);
-  if (nvalue && value) PyException_SetContext(nvalue, value);  // steals value
-  else Py_XDECREF(value);
-  Py_XDECREF(type);
-  Py_XDECREF(tb);
-  PyErr_Restore(ntype, nvalue, ntb);
+  PyObject* clear = PyObject_CallFunction(PyExc_TypeError, "s", text.c_str());
+  if (clear == nullptr) {  // out of memory: the original is still an answer
+    raise_exception(original);
+    return;
+  }
+  // The original stays reachable as the context, for whoever debugs the bindings.
+  PyException_SetContext(clear, original);
+  raise_exception(clear);
 }
 
 PyObject* checked_vectorcall(PyObject* callable, PyObject* const* args, size_t nargsf, PyObject* kwnames) {

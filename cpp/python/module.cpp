@@ -187,6 +187,12 @@ template <class F>
 py::cpp_function shape_factory(F make, const char* name) {
   return py::cpp_function(
       [make, name](py::args args, py::kwargs kwargs) {
+        if (kwargs.contains("size")) {  // zeros(size=(2, 3))
+          if (args.size() != 0)
+            throw TypeError(std::string(name) + ": the shape is given twice, as arguments and as size=");
+          args = py::reinterpret_steal<py::args>(py::make_tuple(kwargs["size"]).release());
+          PyDict_DelItemString(kwargs.ptr(), "size");
+        }
         FactoryOptions o = factory_options(kwargs, DType::Float32, name);
         Tensor t = make(shape_args(args, name), o.dtype);
         if (o.requires_grad) t.requires_grad_(true);

@@ -45,11 +45,26 @@ def _numpy_dtype(dtype):
         return np.int64
     if dtype is builtins.bool:
         return np.bool_
-    name = np.dtype(dtype).name
+    if isinstance(dtype, str):
+        # The names the core's dtype argument takes; NumPy's own aliases ("f", "a") are not dtypes here.
+        np_type = _STRING_DTYPES.get(dtype)
+        if np_type is None:
+            raise TypeError(f"tensor: unsupported dtype {dtype!r}; backprop supports float32, float64, int64 and bool")
+        return np_type
+    try:
+        name = np.dtype(dtype).name
+    except (TypeError, ValueError):
+        raise TypeError(
+            f"tensor: dtype must be a backprop dtype such as backprop.float32, got {type(dtype).__name__}"
+        ) from None
     for d, np_type in _NAMES.items():
         if np.dtype(np_type).name == name:
             return np_type
-    raise TypeError(f"unsupported dtype {dtype!r}; backprop supports float32, float64, int64 and bool")
+    raise TypeError(f"tensor: unsupported dtype {dtype!r}; backprop supports float32, float64, int64 and bool")
+
+
+_STRING_DTYPES = {"float32": np.float32, "float": np.float32, "float64": np.float64, "double": np.float64,
+                  "int64": np.int64, "long": np.int64, "bool": np.bool_}
 
 
 def _check_python_ints_fit(data):
