@@ -29,6 +29,11 @@ void bind_interop(py::module_& m, py::class_<Tensor>& cls);
 void bind_optim(py::module_& m);
 void bind_function(py::module_& m);
 void bind_cpu(py::module_& m);
+/// Wraps every function, method and property of the module so that pybind11's own messages for
+/// arguments of the wrong type ("incompatible function arguments", "Unable to cast ... to C++
+/// type") reach users as a TypeError naming the function, the types it got and what it takes.
+/// Runs last, over whatever the bind_* functions defined.
+void wrap_argument_errors(py::module_& m);
 
 /// A new tensor from a list, tuple or array, through the converter the package registered.
 Tensor to_tensor(py::handle h, const char* op);
@@ -40,6 +45,11 @@ std::vector<int64_t> dims_arg(py::handle dim);
 Shape shape_args(const py::args& args, const char* op);
 /// A DType from backprop.dtype, a NumPy dtype or a string such as "float32".
 DType dtype_arg(py::handle h);
+/// Whether `h` names a device: a backprop.device or a string such as "cpu", "cpu:0", "cuda".
+bool is_device_arg(py::handle h);
+/// Accepts None and the CPU in every spelling ("cpu", "cpu:0", backprop.device("cpu")); raises
+/// TypeError naming `op` for any other device (backprop is CPU-only).
+void check_device(py::handle h, const char* op);
 /// Runs f() with the GIL released when `work` (multiply-adds or elements) is large enough that
 /// other Python threads should run meanwhile; small calls keep it, a release costs more than them.
 template <class F>

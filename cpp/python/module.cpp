@@ -95,6 +95,53 @@ DType dtype_arg(py::handle h) {
   throw TypeError("unsupported dtype '" + name + "'; backprop supports float32, float64, int64 and bool");
 }
 
+namespace {
+
+// Device types PyTorch knows; all but the CPU are absent here.
+const char* const kDeviceTypes[] = {"cpu", "cuda", "mps", "xpu", "meta", "hip", "xla", "vulkan", "ipu", "hpu", "mtia", "privateuseone"};
+
+std::string device_string(py::handle h) {
+  if (py::isinstance<py::str>(h)) return h.cast<std::string>();
+  return py::str(h);
+}
+
+bool known_device_type(const std::string& s) {
+  std::string type = s.substr(0, s.find(':'));
+  for (const char* t : kDeviceTypes)
+    if (type == t) return true;
+  return false;
+}
+
+}  // namespace
+
+bool is_device_arg(py::handle h) {
+  if (py::isinstance<py::str>(h)) return known_device_type(h.cast<std::string>());
+  return py::hasattr(h, "type") && py::hasattr(h, "index") && !py::isinstance<Tensor>(h);
+}
+
+void check_device(py::handle h, const char* op) {
+  if (h.is_none()) return;
+  if (PyLong_Check(h.ptr()) && !PyBool_Check(h.ptr()))
+    throw TypeError(std::string(op) + ": backprop runs on the CPU only; device=" + device_string(h) +
+                    " names CUDA device " + device_string(h) + ". Use device='cpu' or leave it out");
+  if (!py::isinstance<py::str>(h) && !is_device_arg(h))
+    throw TypeError(std::string(op) + ": device must be a string such as 'cpu' or a backprop.device, got " +
+                    type_name(h));
+  std::string s = device_string(h);
+  std::string type = s.substr(0, s.find(':'));
+  if (!known_device_type(s))
+    throw ValueError(std::string(op) + ": '" + s + "' is not a device; expected 'cpu' (backprop runs on the CPU only)");
+  if (type != "cpu")
+    throw TypeError(std::string(op) + ": backprop runs on the CPU only; device '" + s +
+                    "' is not available (there is no CUDA, MPS or other accelerator support). Use device='cpu' or "
+                    "leave it out");
+  if (s.size() > 4) {
+    std::string index = s.substr(4);
+    if (s[3] != ':' || index.empty() || index.find_first_not_of("0123456789") != std::string::npos)
+      throw ValueError(std::string(op) + ": '" + s + "' is not a device; expected 'cpu' or 'cpu:<index>'");
+  }
+}
+
 std::vector<Tensor> tensor_list(py::handle seq, const char* op) {
   if (py::isinstance<Tensor>(seq))
     throw TypeError(std::string(op) + ": expected a sequence of tensors, got a single Tensor");
@@ -115,19 +162,22 @@ struct FactoryOptions {
   bool requires_grad;
 };
 
-FactoryOptions factory_options(const py::kwargs& kwargs, DType default_dtype) {
+FactoryOptions factory_options(const py::kwargs& kwargs, DType default_dtype, const char* op) {
   FactoryOptions o{default_dtype, false};
   for (auto item : kwargs) {
     std::string key = py::str(item.first);
     if (key == "dtype") {
       if (!item.second.is_none()) o.dtype = dtype_arg(item.second);
     } else if (key == "requires_grad") {
-      o.requires_grad = item.second.cast<bool>();
+      if (!PyBool_Check(item.second.ptr()))
+        throw TypeError(std::string(op) + ": requires_grad must be a bool, got " + type_name(item.second));
+      o.requires_grad = item.second.ptr() == Py_True;
     } else if (key == "device") {
-      std::string dev = py::str(item.second);
-      if (dev != "cpu") throw TypeError("backprop runs on the CPU only; got device '" + dev + "'");
+      check_device(item.second, op);
+    } else if (key == "pin_memory" || key == "layout" || key == "memory_format") {
+      // Accepted for PyTorch compatibility: CPU tensors here are always strided and pageable.
     } else {
-      throw TypeError("unexpected keyword argument '" + key + "'");
+      throw TypeError(std::string(op) + "() got an unexpected keyword argument '" + key + "'");
     }
   }
   return o;
@@ -137,7 +187,13 @@ template <class F>
 py::cpp_function shape_factory(F make, const char* name) {
   return py::cpp_function(
       [make, name](py::args args, py::kwargs kwargs) {
-        FactoryOptions o = factory_options(kwargs, DType::Float32);
+        if (kwargs.contains("size")) {  // zeros(size=(2, 3))
+          if (args.size() != 0)
+            throw TypeError(std::string(name) + ": the shape is given twice, as arguments and as size=");
+          args = py::reinterpret_steal<py::args>(py::make_tuple(kwargs["size"]).release());
+          PyDict_DelItemString(kwargs.ptr(), "size");
+        }
+        FactoryOptions o = factory_options(kwargs, DType::Float32, name);
         Tensor t = make(shape_args(args, name), o.dtype);
         if (o.requires_grad) t.requires_grad_(true);
         return t;
@@ -169,7 +225,7 @@ void bind_dtype_and_factories(py::module_& m) {
         DType inferred = PyBool_Check(value.ptr()) ? DType::Bool
                          : PyLong_Check(value.ptr()) ? DType::Int64
                                                      : DType::Float32;
-        FactoryOptions o = factory_options(kwargs, inferred);
+        FactoryOptions o = factory_options(kwargs, inferred, "full");
         Shape shape = PyLong_Check(size.ptr()) ? Shape{size.cast<int64_t>()} : size.cast<Shape>();
         Tensor t = full(shape, value.cast<double>(), o.dtype);
         if (o.requires_grad) t.requires_grad_(true);
@@ -178,26 +234,37 @@ void bind_dtype_and_factories(py::module_& m) {
       py::arg("size"), py::arg("fill_value"));
   m.def(
       "_like",
-      [](const Tensor& like, const std::string& kind, double value, py::object dtype, bool requires_grad) {
+      [](const Tensor& like, const std::string& kind, double value, py::object dtype, bool requires_grad,
+         py::object device, int64_t low, int64_t high) {
+        std::string op = kind + "_like";
+        check_device(device, op.c_str());
         DType d = dtype.is_none() ? like.dtype() : dtype_arg(dtype);
         Tensor t;
         if (kind == "zeros") t = zeros(like.shape(), d);
         else if (kind == "ones") t = ones(like.shape(), d);
+        else if (kind == "empty") t = empty(like.shape(), d);
         else if (kind == "full") t = full(like.shape(), value, d);
         else if (kind == "rand") t = rand(like.shape(), d);
-        else t = randn(like.shape(), d);
+        else if (kind == "randn") t = randn(like.shape(), d);
+        else if (kind == "randint") t = randint(low, high, like.shape()).to(d);
+        else throw ValueError("_like: unknown kind '" + kind + "'");
         if (requires_grad) t.requires_grad_(true);
         return t;
       },
       py::arg("like"), py::arg("kind"), py::arg("value") = 0.0, py::arg("dtype") = py::none(),
-      py::arg("requires_grad") = false);
+      py::arg("requires_grad") = false, py::arg("device") = py::none(), py::arg("low") = 0, py::arg("high") = 1);
   m.def(
       "arange",
-      [](py::object start, py::object end, py::object step, py::object dtype, bool requires_grad) {
+      [](py::object start, py::object end, py::object step, py::object dtype, bool requires_grad, py::object device) {
+        check_device(device, "arange");
         if (end.is_none()) {
           end = start;
           start = py::int_(0);
         }
+        for (py::handle a : {start, end, step})
+          if (!PyLong_Check(a.ptr()) && !PyFloat_Check(a.ptr()) && !py::hasattr(a, "__float__"))
+            throw TypeError("arange: start, end and step must be numbers, got " + type_name(a));
+        // Python ints (and bools) give int64, any float gives the default float dtype, as in PyTorch.
         bool all_int = PyLong_Check(start.ptr()) && PyLong_Check(end.ptr()) && PyLong_Check(step.ptr());
         DType d = dtype.is_none() ? (all_int ? DType::Int64 : DType::Float32) : dtype_arg(dtype);
         Tensor t = arange(start.cast<double>(), end.cast<double>(), step.cast<double>(), d);
@@ -205,17 +272,88 @@ void bind_dtype_and_factories(py::module_& m) {
         return t;
       },
       py::arg("start"), py::arg("end") = py::none(), py::arg("step") = 1, py::kw_only(), py::arg("dtype") = py::none(),
-      py::arg("requires_grad") = false);
+      py::arg("requires_grad") = false, py::arg("device") = py::none());
+  m.def(
+      "linspace",
+      [](double start, double end, int64_t steps, py::object dtype, bool requires_grad, py::object device) {
+        check_device(device, "linspace");
+        Tensor t = linspace(start, end, steps, dtype.is_none() ? DType::Float32 : dtype_arg(dtype));
+        if (requires_grad) t.requires_grad_(true);
+        return t;
+      },
+      py::arg("start"), py::arg("end"), py::arg("steps"), py::kw_only(), py::arg("dtype") = py::none(),
+      py::arg("requires_grad") = false, py::arg("device") = py::none());
+  m.def(
+      "logspace",
+      [](double start, double end, int64_t steps, double base, py::object dtype, bool requires_grad,
+         py::object device) {
+        check_device(device, "logspace");
+        Tensor t = logspace(start, end, steps, base, dtype.is_none() ? DType::Float32 : dtype_arg(dtype));
+        if (requires_grad) t.requires_grad_(true);
+        return t;
+      },
+      py::arg("start"), py::arg("end"), py::arg("steps"), py::arg("base") = 10.0, py::kw_only(),
+      py::arg("dtype") = py::none(), py::arg("requires_grad") = false, py::arg("device") = py::none());
+  m.def(
+      "eye",
+      [](int64_t n, std::optional<int64_t> m_cols, py::object dtype, bool requires_grad, py::object device) {
+        check_device(device, "eye");
+        if (m_cols && *m_cols < 0) throw ValueError("eye: m must be non-negative, got " + std::to_string(*m_cols));
+        Tensor t = eye(n, m_cols ? *m_cols : n, dtype.is_none() ? DType::Float32 : dtype_arg(dtype));
+        if (requires_grad) t.requires_grad_(true);
+        return t;
+      },
+      py::arg("n"), py::arg("m") = py::none(), py::kw_only(), py::arg("dtype") = py::none(),
+      py::arg("requires_grad") = false, py::arg("device") = py::none());
+  m.def(
+      "randperm",
+      [](int64_t n, py::object dtype, bool requires_grad, py::object device) {
+        check_device(device, "randperm");
+        Tensor t = randperm(n, dtype.is_none() ? DType::Int64 : dtype_arg(dtype));
+        if (requires_grad) t.requires_grad_(true);
+        return t;
+      },
+      py::arg("n"), py::kw_only(), py::arg("dtype") = py::none(), py::arg("requires_grad") = false,
+      py::arg("device") = py::none());
   m.def(
       "randint",
-      [](int64_t low, py::object high, py::object size, py::object dtype) {
+      [](int64_t low, py::object high, py::object size, py::object dtype, bool requires_grad, py::object device) {
+        check_device(device, "randint");
+        if (requires_grad) throw TypeError("randint: only floating point tensors can require gradients");
+        if (size.is_none() && !high.is_none() && !PyLong_Check(high.ptr())) {
+          size = high;  // randint(high, size)
+          high = py::none();
+        }
         if (size.is_none()) throw TypeError("randint: size is required, e.g. randint(0, 10, (3,))");
         Tensor t = high.is_none() ? randint(0, low, size.cast<Shape>()) : randint(low, high.cast<int64_t>(), size.cast<Shape>());
         return dtype.is_none() ? t : t.to(dtype_arg(dtype));
       },
       py::arg("low"), py::arg("high") = py::none(), py::arg("size") = py::none(), py::kw_only(),
-      py::arg("dtype") = py::none());
-  m.def("manual_seed", &manual_seed, py::arg("seed"));
+      py::arg("dtype") = py::none(), py::arg("requires_grad") = false, py::arg("device") = py::none());
+  m.def(
+      "manual_seed",
+      [](py::object seed) {
+        if (!PyLong_Check(seed.ptr()) || PyBool_Check(seed.ptr()))
+          throw TypeError("manual_seed: seed must be an int, got " + type_name(seed));
+        // PyTorch takes any int in [-2^63, 2^64) and reinterprets negatives as unsigned.
+        int overflow = 0;
+        long long v = PyLong_AsLongLongAndOverflow(seed.ptr(), &overflow);
+        if (overflow > 0) {
+          unsigned long long u = PyLong_AsUnsignedLongLong(seed.ptr());
+          if (PyErr_Occurred()) {
+            PyErr_Clear();
+            throw ValueError("manual_seed: seed must be in [-2**63, 2**64), got " + std::string(py::str(seed)));
+          }
+          manual_seed(u);
+        } else if (overflow < 0) {
+          throw ValueError("manual_seed: seed must be in [-2**63, 2**64), got " + std::string(py::str(seed)));
+        } else {
+          manual_seed(static_cast<uint64_t>(v));
+        }
+      },
+      py::arg("seed"));
+  m.def("seed", []() { return seed(); }, "Reseeds the default generator from the operating system; returns the seed.");
+  m.def("initial_seed", &initial_seed, "The seed the default generator was last seeded with.");
   m.def("get_rng_state", &get_rng_state);
   m.def("set_rng_state", &set_rng_state, py::arg("state"));
   m.def("memory_stats", []() {
@@ -299,4 +437,5 @@ PYBIND11_MODULE(_core, m, py::mod_gil_not_used()) {
   bind_optim(m);
   bind_function(m);
   bind_cpu(m);
+  wrap_argument_errors(m);  // last: it wraps everything defined above
 }

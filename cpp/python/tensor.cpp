@@ -93,6 +93,88 @@ auto returning_self(F f) {
   };
 }
 
+bool bool_arg(py::handle h, const char* name) {
+  // NumPy bools are accepted: they are what comparisons of arrays give.
+  if (PyBool_Check(h.ptr())) return h.ptr() == Py_True;
+  if (!py::isinstance<Tensor>(h) && py::hasattr(h, "dtype") && py::str(h.attr("dtype")).cast<std::string>() == "bool")
+    return h.cast<bool>();
+  throw TypeError(std::string(name) + " must be a bool, got " + type_name(h));
+}
+
+// torch.Tensor's legacy constructor.
+Tensor legacy_tensor(py::args args, py::kwargs kwargs) {
+  for (auto item : kwargs) {
+    std::string key = py::str(item.first);
+    if (key != "device") throw TypeError("Tensor() got an unexpected keyword argument '" + key + "'");
+    check_device(item.second, "Tensor");
+  }
+  if (args.size() == 0) return empty({0}, DType::Float32);
+  py::handle first = args[0];
+  if (args.size() == 1 && py::isinstance<Tensor>(first)) return Tensor(first.cast<Tensor>().impl_ptr());
+  // backprop.Size is a tuple subclass and means a shape, as torch.Size does; other sequences are data.
+  bool is_size = args.size() == 1 && PyTuple_Check(first.ptr()) && !PyTuple_CheckExact(first.ptr()) &&
+                 std::string(Py_TYPE(first.ptr())->tp_name) == "Size";
+  if ((PyLong_Check(first.ptr()) && !PyBool_Check(first.ptr())) || is_size) {
+    if (!is_size)
+      for (auto a : args)
+        if (!PyLong_Check(a.ptr()) || PyBool_Check(a.ptr()))
+          throw TypeError("Tensor(): a shape is given as ints, got " + type_name(a) +
+                          "; to copy data pass one sequence: Tensor([1, 2])");
+    Shape shape = shape_args(args, "Tensor");
+    for (int64_t n : shape)
+      if (n < 0) throw ValueError("Tensor(): negative dimension in shape " + shape_str(shape));
+    return empty(shape, DType::Float32);
+  }
+  if (args.size() != 1)
+    throw TypeError("Tensor(): expected one sequence of data, or ints giving a shape; got " +
+                    std::to_string(args.size()) + " arguments, the first of type " + type_name(first));
+  if (py::isinstance<py::str>(first) || py::isinstance<py::dict>(first) ||
+      !(py::hasattr(first, "__array__") || py::isinstance<py::sequence>(first)))
+    throw TypeError("Tensor(): expected a sequence of numbers, an array or a shape, got " + type_name(first) +
+                    (PyFloat_Check(first.ptr()) ? "; use backprop.tensor(x) for a 0-d tensor" : ""));
+  Tensor data = to_tensor(first, "Tensor");
+  return data.dtype() == DType::Float32 ? data : data.to(DType::Float32);
+}
+
+// Tensor.to in PyTorch's forms: to(dtype), to(device), to(device, dtype), to(other),
+// to(dtype=, device=, non_blocking=, copy=).
+Tensor tensor_to(const Tensor& t, py::args args, py::kwargs kwargs) {
+  py::object dtype = py::none();
+  bool copy = false;
+  if (args.size() > 2)
+    throw TypeError("Tensor.to: expected at most a device and a dtype, got " + std::to_string(args.size()) +
+                    " arguments");
+  for (auto a : args) {
+    if (a.is_none()) continue;
+    if (py::isinstance<Tensor>(a)) {
+      dtype = py::cast(a.cast<Tensor>().dtype());
+    } else if (is_device_arg(a) || (PyLong_Check(a.ptr()) && !PyBool_Check(a.ptr()))) {
+      check_device(a, "Tensor.to");
+    } else {
+      dtype = py::reinterpret_borrow<py::object>(a);
+    }
+  }
+  for (auto item : kwargs) {
+    std::string key = py::str(item.first);
+    if (key == "dtype") {
+      if (!item.second.is_none()) dtype = py::reinterpret_borrow<py::object>(item.second);
+    } else if (key == "device") {
+      check_device(item.second, "Tensor.to");
+    } else if (key == "copy") {
+      copy = bool_arg(item.second, "Tensor.to: copy");
+    } else if (key == "non_blocking") {
+      bool_arg(item.second, "Tensor.to: non_blocking");  // copies are synchronous on the CPU
+    } else if (key != "memory_format") {
+      throw TypeError("Tensor.to() got an unexpected keyword argument '" + key + "'");
+    }
+  }
+  if (!dtype.is_none()) {
+    DType d = dtype_arg(dtype);
+    if (d != t.dtype()) return t.to(d);
+  }
+  return copy ? t.clone() : t;
+}
+
 }  // namespace
 
 void bind_tensor(py::module_& m, py::class_<Tensor>& cls) {
@@ -107,8 +189,10 @@ void bind_tensor(py::module_& m, py::class_<Tensor>& cls) {
                              })
       .def("__repr__", [](const Node& n) { return "<" + n.name() + " object>"; });
 
-  cls.def(py::init([](const Tensor& other) { return Tensor(other.impl_ptr()); }), py::arg("data"),
-          "An alias of `data` sharing its storage and autograd state (used by nn.Parameter).");
+  cls.def(py::init(&legacy_tensor),
+          "Tensor(data) copies nested sequences or arrays as float32; Tensor(2, 3) or Tensor(Size) is an "
+          "uninitialised float32 tensor of that shape; Tensor() is empty; Tensor(t) aliases tensor t, sharing its "
+          "storage and autograd state (nn.Parameter relies on this).");
 
   // ---- metadata ---------------------------------------------------------------------------
   cls.def_property_readonly("shape", [](const Tensor& t) { return to_tuple(t.shape()); })
@@ -127,8 +211,9 @@ void bind_tensor(py::module_& m, py::class_<Tensor>& cls) {
       .def("storage_offset", &Tensor::offset)
       .def_property_readonly("dtype", &Tensor::dtype)
       .def_property_readonly("ndim", &Tensor::dim)
-      .def_property_readonly("device", [](const Tensor&) { return "cpu"; })
       .def_property_readonly("is_cuda", [](const Tensor&) { return false; })
+      .def_property_readonly("is_cpu", [](const Tensor&) { return true; })
+      .def("get_device", [](const Tensor&) { return -1; })
       .def("dim", &Tensor::dim)
       .def("numel", &Tensor::numel)
       .def("element_size", [](const Tensor& t) { return element_size(t.dtype()); })
@@ -172,19 +257,29 @@ void bind_tensor(py::module_& m, py::class_<Tensor>& cls) {
   // ---- autograd ---------------------------------------------------------------------------
   cls.def_property(
          "requires_grad", &Tensor::requires_grad,
-         [](Tensor& t, bool r) { t.requires_grad_(r); })
-      .def("requires_grad_", returning_self<bool>([](Tensor& t, bool r) { t.requires_grad_(r); }),
+         [](Tensor& t, py::handle r) { t.requires_grad_(bool_arg(r, "requires_grad")); })
+      .def("requires_grad_",
+           returning_self<py::handle>([](Tensor& t, py::handle r) { t.requires_grad_(bool_arg(r, "requires_grad_")); }),
            py::arg("requires_grad") = true)
       .def_property(
           "grad", [](const Tensor& t) -> py::object { return t.grad().defined() ? py::cast(t.grad()) : py::none(); },
-          [](const Tensor& t, py::object g) { t.set_grad(g.is_none() ? Tensor() : g.cast<Tensor>()); })
+          [](const Tensor& t, py::handle g) {
+            if (!g.is_none() && !py::isinstance<Tensor>(g))
+              throw TypeError("assigned grad expected to be a Tensor or None but got grad of type " + type_name(g));
+            t.set_grad(g.is_none() ? Tensor() : g.cast<Tensor>());
+          })
       .def_property_readonly("grad_fn",
                              [](const Tensor& t) -> py::object { return t.grad_fn() ? py::cast(t.grad_fn()) : py::none(); })
       .def_property_readonly("is_leaf", &Tensor::is_leaf)
       .def_property_readonly("retains_grad", &Tensor::retains_grad)
       .def_property(
           "data", [](const Tensor& t) { return t.detach(); },
-          [](Tensor& t, const Tensor& value) { t.set_data(value); })
+          [](Tensor& t, py::handle value) {
+            if (!py::isinstance<Tensor>(value))
+              throw TypeError("Tensor.data: the assigned value must be a Tensor, got " + type_name(value) +
+                              "; wrap data with backprop.tensor(...) first");
+            t.set_data(value.cast<Tensor>());
+          })
       .def(
           "backward",
           [](const Tensor& t, py::object gradient, py::object retain_graph, bool create_graph) {
@@ -204,25 +299,16 @@ void bind_tensor(py::module_& m, py::class_<Tensor>& cls) {
   // ---- conversions and copies -------------------------------------------------------------
   cls.def("contiguous", &Tensor::contiguous)
       .def("clone", &Tensor::clone)
-      .def("to",
-           [](const Tensor& t, py::object dtype, py::kwargs kwargs) {
-             if (kwargs.contains("dtype")) dtype = kwargs["dtype"];
-             if (dtype.is_none()) return t;
-             if (py::isinstance<py::str>(dtype) && dtype.cast<std::string>() == "cpu") return t;
-             return t.to(dtype_arg(dtype));
-           },
-           py::arg("dtype") = py::none())
-      .def("type",
-           [](const Tensor& t, py::object dtype) -> py::object {
-             if (dtype.is_none()) return py::str(std::string("backprop.") + dtype_name(t.dtype()));
-             return py::cast(t.to(dtype_arg(dtype)));
-           },
-           py::arg("dtype") = py::none())
+      .def("to", &tensor_to)
       .def("float", [](const Tensor& t) { return t.to(DType::Float32); })
       .def("double", [](const Tensor& t) { return t.to(DType::Float64); })
       .def("long", [](const Tensor& t) { return t.to(DType::Int64); })
       .def("bool", [](const Tensor& t) { return t.to(DType::Bool); })
       .def("cpu", [](const Tensor& t) { return t; })
+      .def("cuda", [](const Tensor&, py::args, py::kwargs) -> Tensor {
+        throw TypeError("Tensor.cuda: backprop runs on the CPU only (there is no CUDA support); keep tensors on the "
+                        "CPU, or call .to(device) with device = backprop.device('cpu')");
+      })
       .def("zero_", returning_self<>([](Tensor& t) { t.zero_(); }))
       .def("fill_", returning_self<double>([](Tensor& t, double v) { t.fill_(v); }), py::arg("value"))
       .def("copy_", returning_self<const Tensor&>([](Tensor& t, const Tensor& src) { t.copy_(src); }), py::arg("src"));

@@ -1,3 +1,4 @@
+#include <chrono>
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -499,16 +500,49 @@ Tensor from_blob(void* data, const Shape& shape, const Shape& strides, DType dty
 
 namespace {
 std::mutex g_rng_mutex;
-std::mt19937_64& rng() {
-  static std::mt19937_64 gen(5489u);
+
+uint64_t os_seed() {
+  try {
+    std::random_device rd;
+    return (static_cast<uint64_t>(rd()) << 32) ^ rd();
+  } catch (const std::exception&) {
+    // No entropy source: the clock still makes two runs differ.
+    return static_cast<uint64_t>(std::chrono::high_resolution_clock::now().time_since_epoch().count()) *
+           0x9E3779B97F4A7C15ull;
+  }
+}
+
+struct DefaultGenerator {
+  uint64_t initial_seed;
+  std::mt19937_64 engine;
+  DefaultGenerator() : initial_seed(os_seed()), engine(initial_seed) {}
+};
+
+// Constructed on first use, seeded from the OS: every process draws its own numbers until
+// manual_seed makes it repeatable.
+DefaultGenerator& default_generator() {
+  static DefaultGenerator gen;
   return gen;
 }
+std::mt19937_64& rng() { return default_generator().engine; }
 double uniform01(std::mt19937_64& g) { return static_cast<double>(g() >> 11) * 0x1.0p-53; }
 }  // namespace
 
 void manual_seed(uint64_t seed) {
   std::lock_guard<std::mutex> lock(g_rng_mutex);
+  default_generator().initial_seed = seed;
   rng().seed(seed);
+}
+
+uint64_t seed() {
+  uint64_t s = os_seed();
+  manual_seed(s);
+  return s;
+}
+
+uint64_t initial_seed() {
+  std::lock_guard<std::mutex> lock(g_rng_mutex);
+  return default_generator().initial_seed;
 }
 
 std::string get_rng_state() {
@@ -579,6 +613,33 @@ Tensor randint(int64_t low, int64_t high, const Shape& shape) {
   uint64_t range = static_cast<uint64_t>(high - low);
   int64_t* p = t.data<int64_t>();
   for (int64_t i = 0; i < t.numel(); ++i) p[i] = low + static_cast<int64_t>(g() % range);
+  return t;
+}
+
+Tensor randperm(int64_t n, DType dtype) {
+  if (n < 0) throw ValueError("randperm: n must be non-negative, got " + std::to_string(n));
+  if (dtype == DType::Bool && n > 2) throw TypeError("randperm: a bool tensor cannot hold a permutation of " + std::to_string(n) + " values; use int64");
+  if (dtype == DType::Float32 && n > (int64_t{1} << 24))
+    throw ValueError("randperm: float32 cannot represent every index below " + std::to_string(n) + "; use int64 or float64");
+  std::vector<int64_t> perm(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i) perm[i] = i;
+  {
+    std::lock_guard<std::mutex> lock(g_rng_mutex);
+    auto& g = rng();
+    for (int64_t i = n - 1; i > 0; --i) {
+      // Rejection keeps every j in [0, i] equally likely (a bare modulo favours small j).
+      uint64_t bound = static_cast<uint64_t>(i) + 1, limit = UINT64_MAX - UINT64_MAX % bound, r;
+      do r = g();
+      while (r >= limit);
+      auto j = static_cast<int64_t>(r % bound);
+      std::swap(perm[i], perm[j]);
+    }
+  }
+  Tensor t = make_tensor({n}, dtype);
+  BP_DISPATCH_ALL(dtype, "randperm", {
+    scalar_t* p = t.data<scalar_t>();
+    for (int64_t i = 0; i < n; ++i) p[i] = static_cast<scalar_t>(perm[i]);
+  });
   return t;
 }
 

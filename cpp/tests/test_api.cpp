@@ -1,6 +1,8 @@
 // The C++ API as the embedding issue spells it out, and typed exceptions with Python's messages.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "backprop/backprop.hpp"
 
 using namespace backprop;
@@ -54,4 +56,25 @@ TEST(Api, TypedExceptionsCarryThePythonMessages) {
   EXPECT_THROW(zeros({2}, DType::Int64, true), TypeError);
   EXPECT_THROW(cross_entropy(ones({2, 3}), tensor({0, 3}, {2}, DType::Int64)), IndexError);
   EXPECT_THROW(select(ones({2}), 0, 5), IndexError);
+}
+
+TEST(Api, CreationFactoriesAndSeeding) {
+  EXPECT_EQ(linspace(0, 1, 5).to_vector(), (std::vector<double>{0, 0.25, 0.5, 0.75, 1}));
+  EXPECT_EQ(linspace(0, 10, 4, DType::Int64).to_int_vector(), (std::vector<int64_t>{0, 3, 6, 10}));
+  EXPECT_EQ(logspace(0, 2, 3, 10.0, DType::Float64).to_vector(), (std::vector<double>{1, 10, 100}));
+  EXPECT_EQ(eye(2, 3).to_vector(), (std::vector<double>{1, 0, 0, 0, 1, 0}));
+  EXPECT_EQ(eye(2).shape(), (Shape{2, 2}));
+  EXPECT_THROW(linspace(0, 1, -1), ValueError);
+  EXPECT_THROW(eye(-1), ValueError);
+  std::vector<int64_t> p = randperm(30).to_int_vector();
+  std::vector<int64_t> sorted = p;
+  std::sort(sorted.begin(), sorted.end());
+  for (int64_t i = 0; i < 30; ++i) EXPECT_EQ(sorted[i], i);
+  manual_seed(11);
+  EXPECT_EQ(initial_seed(), 11u);
+  std::vector<double> a = rand({4}).to_vector();
+  manual_seed(11);
+  EXPECT_EQ(rand({4}).to_vector(), a);
+  uint64_t s = seed();
+  EXPECT_EQ(initial_seed(), s);
 }

@@ -25,6 +25,7 @@ from ._core import (
     cos,
     cpu_capability,
     div,
+    eye,
     eq,
     exp,
     flatten,
@@ -37,9 +38,12 @@ from ._core import (
     gt,
     index_put,
     index_select,
+    initial_seed,
     is_grad_enabled,
     le,
+    linspace,
     log,
+    logspace,
     log_softmax,
     logical_and,
     logical_not,
@@ -66,9 +70,11 @@ from ._core import (
     rand,
     randint,
     randn,
+    randperm,
     relu,
     reset_peak_memory_stats,
     reshape,
+    seed,
     select,
     set_num_threads,
     sigmoid,
@@ -93,7 +99,20 @@ from ._core import (
 )
 from . import _tensor  # noqa: F401  (adds the Python-level Tensor methods)
 from ._cmake import cmake_prefix_path
-from ._creation import empty, full_like, ones_like, rand_like, randn_like, tensor, zeros_like
+from ._creation import (
+    empty,
+    empty_like,
+    full_like,
+    ones_like,
+    rand_like,
+    randint_like,
+    randn_like,
+    tensor,
+    zeros_like,
+)
+from ._device import accelerator, backends, cuda, device, get_default_device, set_default_device
+from ._legacy import BoolTensor, DoubleTensor, FloatTensor, LongTensor
+from ._size import Size
 from .autograd import enable_grad, no_grad, set_grad_enabled
 from .serialization import SerializationError, load, save
 

@@ -4,7 +4,7 @@ import builtins
 
 import numpy as np
 
-from . import _core
+from . import _core, _device
 from ._core import Tensor
 
 _NUMPY_TO_NAME = {"f": None, "i": "int64", "u": "int64", "b": "bool"}
@@ -45,11 +45,26 @@ def _numpy_dtype(dtype):
         return np.int64
     if dtype is builtins.bool:
         return np.bool_
-    name = np.dtype(dtype).name
+    if isinstance(dtype, str):
+        # The names the core's dtype argument takes; NumPy's own aliases ("f", "a") are not dtypes here.
+        np_type = _STRING_DTYPES.get(dtype)
+        if np_type is None:
+            raise TypeError(f"tensor: unsupported dtype {dtype!r}; backprop supports float32, float64, int64 and bool")
+        return np_type
+    try:
+        name = np.dtype(dtype).name
+    except (TypeError, ValueError):
+        raise TypeError(
+            f"tensor: dtype must be a backprop dtype such as backprop.float32, got {type(dtype).__name__}"
+        ) from None
     for d, np_type in _NAMES.items():
         if np.dtype(np_type).name == name:
             return np_type
-    raise TypeError(f"unsupported dtype {dtype!r}; backprop supports float32, float64, int64 and bool")
+    raise TypeError(f"tensor: unsupported dtype {dtype!r}; backprop supports float32, float64, int64 and bool")
+
+
+_STRING_DTYPES = {"float32": np.float32, "float": np.float32, "float64": np.float64, "double": np.float64,
+                  "int64": np.int64, "long": np.int64, "bool": np.bool_}
 
 
 def _check_python_ints_fit(data):
@@ -65,8 +80,7 @@ def _check_python_ints_fit(data):
 
 def tensor(data, dtype=None, requires_grad=False, device=None):
     """A new tensor holding a copy of `data` (a number, nested sequence, NumPy array or Tensor)."""
-    if device not in (None, "cpu"):
-        raise TypeError(f"backprop runs on the CPU only; got device {device!r}")
+    _device.check(device, "tensor")
     if isinstance(data, Tensor):
         out = data.detach().clone()
         if dtype is not None:
@@ -95,25 +109,44 @@ def tensor(data, dtype=None, requires_grad=False, device=None):
 _core._set_tensor_converter(tensor)
 
 
-def empty(*size, dtype=None, requires_grad=False, device=None):
-    return _core.empty(*size, dtype=dtype, requires_grad=requires_grad, device=device or "cpu")
+def empty(*size, dtype=None, requires_grad=False, device=None, **kwargs):
+    return _core.empty(*size, dtype=dtype, requires_grad=requires_grad, device=device, **kwargs)
 
 
-def zeros_like(input, dtype=None, requires_grad=False):
-    return _core._like(input, "zeros", dtype=dtype, requires_grad=requires_grad)
+def _like(kind, input, dtype, requires_grad, device, memory_format, **extra):
+    if not isinstance(input, Tensor):
+        raise TypeError(f"{kind}_like(): argument 'input' must be a Tensor, not {type(input).__name__}")
+    _device.check(device, f"{kind}_like")
+    return _core._like(input, kind, dtype=dtype, requires_grad=requires_grad, **extra)
 
 
-def ones_like(input, dtype=None, requires_grad=False):
-    return _core._like(input, "ones", dtype=dtype, requires_grad=requires_grad)
+def zeros_like(input, *, dtype=None, requires_grad=False, device=None, memory_format=None, layout=None):
+    return _like("zeros", input, dtype, requires_grad, device, memory_format)
 
 
-def full_like(input, fill_value, dtype=None, requires_grad=False):
-    return _core._like(input, "full", value=fill_value, dtype=dtype, requires_grad=requires_grad)
+def ones_like(input, *, dtype=None, requires_grad=False, device=None, memory_format=None, layout=None):
+    return _like("ones", input, dtype, requires_grad, device, memory_format)
 
 
-def rand_like(input, dtype=None, requires_grad=False):
-    return _core._like(input, "rand", dtype=dtype, requires_grad=requires_grad)
+def empty_like(input, *, dtype=None, requires_grad=False, device=None, memory_format=None, layout=None):
+    return _like("empty", input, dtype, requires_grad, device, memory_format)
 
 
-def randn_like(input, dtype=None, requires_grad=False):
-    return _core._like(input, "randn", dtype=dtype, requires_grad=requires_grad)
+def full_like(input, fill_value, *, dtype=None, requires_grad=False, device=None, memory_format=None, layout=None):
+    return _like("full", input, dtype, requires_grad, device, memory_format, value=fill_value)
+
+
+def rand_like(input, *, dtype=None, requires_grad=False, device=None, memory_format=None, layout=None):
+    return _like("rand", input, dtype, requires_grad, device, memory_format)
+
+
+def randn_like(input, *, dtype=None, requires_grad=False, device=None, memory_format=None, layout=None):
+    return _like("randn", input, dtype, requires_grad, device, memory_format)
+
+
+def randint_like(input, low=0, high=None, *, dtype=None, requires_grad=False, device=None, memory_format=None,
+                 layout=None):
+    """Integers in [low, high) with input's shape; randint_like(x, high) draws from [0, high)."""
+    if high is None:
+        low, high = 0, low
+    return _like("randint", input, dtype, requires_grad, device, memory_format, low=low, high=high)

@@ -70,3 +70,44 @@ Tensor.__array_priority__ = 1000  # NumPy defers binary operators to Tensor
 Tensor.tolist = _tolist
 Tensor.__iter__ = _iter
 Tensor.__format__ = _format
+
+
+# ---- device, Size and the legacy type() ----------------------------------------------------------
+# Defined here rather than in the bindings: device and Size are Python classes of the package,
+# and the core never imports its package.
+
+from . import _device, _legacy  # noqa: E402
+from ._size import Size  # noqa: E402
+
+_shape = Tensor.shape.fget
+_size = Tensor.size
+_new_size = tuple.__new__
+
+
+def _shape_property(self):
+    return _new_size(Size, _shape(self))
+
+
+def _size_method(self, dim=None):
+    """The shape as a Size, or the size of dimension `dim` (negative counts from the end)."""
+    if dim is None:
+        return _new_size(Size, _shape(self))
+    return _size(self, dim)
+
+
+def _device_property(self):
+    return _device._CPU
+
+
+def _type(self, dtype=None, non_blocking=False, **kwargs):
+    """With no argument, the legacy type name ('backprop.FloatTensor'); otherwise a conversion to
+    `dtype`, given as a dtype, a legacy class (backprop.FloatTensor) or its name."""
+    if dtype is None:
+        return _legacy.type_name(self.dtype)
+    return self.to(_legacy.dtype_of(dtype), non_blocking=non_blocking, **kwargs)
+
+
+Tensor.shape = property(_shape_property, doc="The shape, a backprop.Size.")
+Tensor.size = _size_method
+Tensor.device = property(_device_property, doc="Always backprop.device('cpu'): backprop runs on the CPU only.")
+Tensor.type = _type

@@ -188,6 +188,15 @@ Tensor rand(const Shape& shape, DType dtype = DType::Float32, bool requires_grad
 Tensor randn(const Shape& shape, DType dtype = DType::Float32, bool requires_grad = false);
 /// Uniform integers in [low, high).
 Tensor randint(int64_t low, int64_t high, const Shape& shape);
+/// `steps` values evenly spaced from `start` to `end`, both included (one value: `start`).
+/// The halves are computed from either end, so the last value is `end` exactly.
+Tensor linspace(double start, double end, int64_t steps, DType dtype = DType::Float32);
+/// `base` raised to each value of linspace(start, end, steps).
+Tensor logspace(double start, double end, int64_t steps, double base = 10.0, DType dtype = DType::Float32);
+/// An n x m matrix with ones on the diagonal (m < 0: square).
+Tensor eye(int64_t n, int64_t m = -1, DType dtype = DType::Float32);
+/// A random permutation of 0 .. n-1 from the global generator.
+Tensor randperm(int64_t n, DType dtype = DType::Int64);
 Tensor zeros_like(const Tensor& t, bool requires_grad = false);
 Tensor ones_like(const Tensor& t, bool requires_grad = false);
 Tensor full_like(const Tensor& t, double value);
@@ -202,8 +211,14 @@ Tensor wrap_scalar(double value, const Tensor& like);
 int64_t wrap_dim(int64_t dim, int64_t ndim, const char* op);
 /// wrap_dim for a dim that must exist (to index a shape with): a 0-d tensor has none.
 int64_t wrap_existing_dim(int64_t dim, int64_t ndim, const char* op);
-/// Seeds the global generator used by rand, randn, randint, dropout and initialisers.
+/// Seeds the global generator used by rand, randn, randint, randperm, dropout and initialisers.
+/// Until it is called the generator is seeded from the operating system's entropy source, so
+/// that two runs draw different numbers; call it to make a run repeatable.
 void manual_seed(uint64_t seed);
+/// Reseeds the global generator from the operating system and returns the seed it drew.
+uint64_t seed();
+/// The seed the global generator was last seeded with (by manual_seed, seed() or at start).
+uint64_t initial_seed();
 /// The global generator's state, to replay random draws (gradient checkpointing does).
 std::string get_rng_state();
 void set_rng_state(const std::string& state);

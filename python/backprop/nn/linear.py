@@ -2,15 +2,14 @@
 
 import math
 
-from .. import _core
+from .. import _core, _device
 from . import functional as F
 from . import init
 from .module import Module, Parameter
 
 
 def _check_device(device):
-    if device not in (None, "cpu") and str(device) != "cpu":
-        raise TypeError(f"backprop runs on the CPU only; got device {device!r}")
+    _device.check(device, "device")
 
 
 class Identity(Module):

@@ -2,7 +2,7 @@
 
 from collections import OrderedDict, namedtuple
 
-from .. import _core
+from .. import _core, _device
 from .._core import Tensor
 from ..autograd import no_grad
 
@@ -207,12 +207,13 @@ class Module:
         for a in args:
             if isinstance(a, Tensor):
                 dtype = a.dtype
-            elif isinstance(a, str) and a.split(":")[0] in ("cpu", "cuda", "mps", "xpu", "meta"):
+            elif isinstance(a, _device.device) or (isinstance(a, str) and a.split(":")[0] in _device._TYPES):
                 device = a
+            elif isinstance(a, int) and not isinstance(a, bool):
+                device = a  # a CUDA ordinal, as in PyTorch
             elif a is not None:
                 dtype = a
-        if device is not None and str(device) != "cpu":
-            raise TypeError(f"backprop runs on the CPU only; got device {device!r}")
+        _device.check(device, f"{type(self).__name__}.to")
         if dtype is None:
             return self
         dtype = _core.zeros([], dtype=dtype).dtype  # every spelling: bp.float64, "float64", np.float64
@@ -232,6 +233,10 @@ class Module:
 
     def cpu(self):
         return self
+
+    def cuda(self, device=None):
+        raise TypeError(f"{type(self).__name__}.cuda: backprop runs on the CPU only (there is no CUDA support); "
+                        "keep the module on the CPU")
 
     def double(self):
         return self.to(_core.dtype.float64)
