@@ -111,6 +111,8 @@ TEST(OptimAdaptive, GroupsDefaultsAndErrors) {
   EXPECT_DOUBLE_EQ(nadam.param_groups()[1].options.at("momentum_decay"), 0.1);
   optim::Adagrad adagrad({optim::ParamGroup{{a}, {}}}, {});
   EXPECT_DOUBLE_EQ(adagrad.param_groups()[0].options.at("eps"), 1e-10);
+  EXPECT_THROW(adagrad.add_param_group(optim::ParamGroup{{start()}, {{"lr_decay", -1.0}}}), ValueError);
+  EXPECT_THROW(nadam.add_param_group(optim::ParamGroup{{start()}, {{"momentum_decay", -1.0}}}), ValueError);
   EXPECT_THROW(optim::RAdam({start()}, 0.1, 0.9, 1.0), ValueError);
   EXPECT_THROW(optim::Adamax({start()}, 0.1, -0.1), ValueError);
   EXPECT_THROW(optim::NAdam({start()}, 0.1, 0.9, 0.999, 1e-8, 0.0, -1.0), ValueError);

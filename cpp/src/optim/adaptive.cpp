@@ -9,7 +9,6 @@
 
 namespace backprop::optim {
 using detail::buffer;
-using detail::check_nonnegative;
 using detail::option;
 using detail::with_defaults;
 
@@ -28,11 +27,6 @@ const Options kAdagradDefaults{{"lr", 1e-2}, {"lr_decay", 0.0}, {"weight_decay",
 
 std::vector<ParamGroup> single_group(std::vector<Tensor> params) {
   return std::vector<ParamGroup>{ParamGroup{std::move(params), {}}};
-}
-
-void check_groups(std::vector<ParamGroup>& groups, std::initializer_list<const char*> keys, const char* opt) {
-  for (auto& g : groups)
-    for (const char* key : keys) check_nonnegative(g.options, key, opt);
 }
 
 }  // namespace
@@ -54,7 +48,6 @@ NAdam::NAdam(std::vector<Tensor> params, double lr, double beta1, double beta2, 
 NAdam::NAdam(std::vector<ParamGroup> groups, Options defaults)
     : Optimizer(std::move(groups), with_defaults(std::move(defaults), kNadamDefaults)) {
   detail::check_betas(param_groups(), "NAdam");
-  check_groups(param_groups(), {"momentum_decay"}, "NAdam");
 }
 
 Optimizer::RangeUpdate NAdam::prepare(const Tensor& param, const Tensor& grad, ParamState& s, const Options& o) {
@@ -194,9 +187,7 @@ Adagrad::Adagrad(std::vector<Tensor> params, double lr, double lr_decay, double 
                       {"maximize", maximize ? 1.0 : 0.0}}) {}
 
 Adagrad::Adagrad(std::vector<ParamGroup> groups, Options defaults)
-    : Optimizer(std::move(groups), with_defaults(std::move(defaults), kAdagradDefaults)) {
-  check_groups(param_groups(), {"lr_decay", "initial_accumulator_value"}, "Adagrad");
-}
+    : Optimizer(std::move(groups), with_defaults(std::move(defaults), kAdagradDefaults)) {}
 
 Optimizer::RangeUpdate Adagrad::prepare(const Tensor& param, const Tensor& grad, ParamState& s, const Options& o) {
   double step = static_cast<double>(s.step);

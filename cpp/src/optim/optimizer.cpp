@@ -39,7 +39,10 @@ Optimizer::Optimizer(std::vector<ParamGroup> groups, Options defaults) : default
 
 void Optimizer::add_param_group(ParamGroup group) {
   for (const auto& [key, value] : defaults_) group.options.emplace(key, value);
-  for (const char* key : {"lr", "eps", "weight_decay", "momentum", "alpha"}) check_nonnegative(group.options, key, "optimizer");
+  // Only the optimizers that have a key carry it, so one list serves them all.
+  for (const char* key : {"lr", "eps", "weight_decay", "momentum", "alpha", "lr_decay", "initial_accumulator_value",
+                          "momentum_decay"})
+    check_nonnegative(group.options, key, "optimizer");
   for (const Tensor& p : group.params) {
     if (!p.defined()) throw ValueError("optimizer: a parameter is undefined");
     if (!is_floating(p.dtype()))
