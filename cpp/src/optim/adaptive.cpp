@@ -14,12 +14,10 @@ using detail::with_defaults;
 
 namespace {
 
-const Options kNadamDefaults{{"lr", 2e-3},           {"beta1", 0.9},       {"beta2", 0.999},
-                             {"eps", 1e-8},          {"weight_decay", 0.0}, {"momentum_decay", 4e-3},
+const Options kNadamDefaults{{"lr", 2e-3}, {"beta1", 0.9}, {"beta2", 0.999}, {"eps", 1e-8}, {"weight_decay", 0.0},
+                             {"momentum_decay", 4e-3}, {"decoupled_weight_decay", 0.0}, {"maximize", 0.0}};
+const Options kRadamDefaults{{"lr", 1e-3}, {"beta1", 0.9}, {"beta2", 0.999}, {"eps", 1e-8}, {"weight_decay", 0.0},
                              {"decoupled_weight_decay", 0.0}, {"maximize", 0.0}};
-const Options kRadamDefaults{{"lr", 1e-3},  {"beta1", 0.9},        {"beta2", 0.999},
-                             {"eps", 1e-8}, {"weight_decay", 0.0}, {"decoupled_weight_decay", 0.0},
-                             {"maximize", 0.0}};
 const Options kAdamaxDefaults{{"lr", 2e-3}, {"beta1", 0.9}, {"beta2", 0.999}, {"eps", 1e-8}, {"weight_decay", 0.0},
                               {"maximize", 0.0}};
 const Options kAdagradDefaults{{"lr", 1e-2}, {"lr_decay", 0.0}, {"weight_decay", 0.0},

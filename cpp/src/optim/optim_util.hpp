@@ -2,8 +2,8 @@
 // Helpers the optimizers share: reading a group's options and creating or checking the state
 // buffers of a parameter before its fused update reads them.
 #include <string>
+#include <vector>
 
-#include "../tensor_utils.hpp"
 #include "backprop/errors.hpp"
 #include "backprop/optim.hpp"
 
