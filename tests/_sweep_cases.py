@@ -91,6 +91,10 @@ _OPTIMIZERS = {
     "RMSprop": lambda ps: bp.optim.RMSprop(ps),
     "RMSprop_centered_momentum": lambda ps: bp.optim.RMSprop(ps, momentum=0.9, centered=True),
     "Adam_amsgrad": lambda ps: bp.optim.Adam(ps, amsgrad=True),
+    "NAdam": lambda ps: bp.optim.NAdam(ps),
+    "RAdam": lambda ps: bp.optim.RAdam(ps),
+    "Adamax": lambda ps: bp.optim.Adamax(ps),
+    "Adagrad": lambda ps: bp.optim.Adagrad(ps),
 }
 
 _NEW_DATA = {

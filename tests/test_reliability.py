@@ -18,6 +18,10 @@ OPTIMIZERS = {
     "AdamW": lambda p: bp.optim.AdamW([p]),
     "AdamAmsgrad": lambda p: bp.optim.Adam([p], amsgrad=True),
     "RMSprop": lambda p: bp.optim.RMSprop([p], momentum=0.5, centered=True),
+    "NAdam": lambda p: bp.optim.NAdam([p], decoupled_weight_decay=True, weight_decay=0.1),
+    "RAdam": lambda p: bp.optim.RAdam([p]),
+    "Adamax": lambda p: bp.optim.Adamax([p]),
+    "Adagrad": lambda p: bp.optim.Adagrad([p], initial_accumulator_value=0.1),
 }
 
 

@@ -48,23 +48,31 @@ void bind_optim(py::module_& m) {
            [](Optimizer& o, const Tensor& p) -> py::object {
              if (!o.has_state(p)) return py::none();
              optim::ParamState& s = o.state(p);
-             return py::make_tuple(s.step, s.buffers);
+             return py::make_tuple(s.step, s.buffers, s.scalars);
            })
-      .def("set_state", [](Optimizer& o, const Tensor& p, int64_t step, const std::map<std::string, Tensor>& buffers) {
-        optim::ParamState& s = o.state(p);
-        s.step = step;
-        s.buffers.clear();
-        for (const auto& [k, v] : buffers) {
-          if (v.shape() != p.shape())
-            throw ShapeError("load_state_dict: state '" + k + "' has shape " + shape_str(v.shape()) +
-                             " but its parameter has shape " + shape_str(p.shape()));
-          s.buffers[k] = v.to(p.dtype()).contiguous().clone();
-        }
-      });
+      .def(
+          "set_state",
+          [](Optimizer& o, const Tensor& p, int64_t step, const std::map<std::string, Tensor>& buffers,
+             const std::map<std::string, double>& scalars) {
+            for (const auto& [k, v] : buffers)
+              if (v.shape() != p.shape())
+                throw ShapeError("load_state_dict: state '" + k + "' has shape " + shape_str(v.shape()) +
+                                 " but its parameter has shape " + shape_str(p.shape()));
+            optim::ParamState& s = o.state(p);
+            s.step = step;
+            s.buffers.clear();
+            for (const auto& [k, v] : buffers) s.buffers[k] = v.to(p.dtype()).contiguous().clone();
+            s.scalars = scalars;
+          },
+          py::arg("param"), py::arg("step"), py::arg("buffers"), py::arg("scalars") = std::map<std::string, double>{});
   bind_optimizer<optim::SGD>(m, "_SGD");
   bind_optimizer<optim::Adam>(m, "_Adam");
   bind_optimizer<optim::AdamW>(m, "_AdamW");
   bind_optimizer<optim::RMSprop>(m, "_RMSprop");
+  bind_optimizer<optim::NAdam>(m, "_NAdam");
+  bind_optimizer<optim::RAdam>(m, "_RAdam");
+  bind_optimizer<optim::Adamax>(m, "_Adamax");
+  bind_optimizer<optim::Adagrad>(m, "_Adagrad");
 
   m.def("clip_grad_norm_", &optim::clip_grad_norm_, py::arg("parameters"), py::arg("max_norm"),
         py::arg("norm_type") = 2.0, py::arg("error_if_nonfinite") = false);

@@ -21,10 +21,12 @@ struct ParamGroup {
   Options options;
 };
 
-/// Per-parameter state: a step count and named buffers ("exp_avg", "momentum_buffer", ...).
+/// Per-parameter state: a step count, named buffers shaped like the parameter ("exp_avg",
+/// "momentum_buffer", ...) and named scalars (NAdam's "mu_product").
 struct ParamState {
   int64_t step = 0;
   std::map<std::string, Tensor> buffers;
+  std::map<std::string, double> scalars;
 };
 
 class Optimizer {
@@ -97,6 +99,58 @@ class RMSprop : public Optimizer {
           double weight_decay = 0.0, double momentum = 0.0, bool centered = false, bool maximize = false);
   RMSprop(std::vector<ParamGroup> groups, Options defaults);
   const char* name() const override { return "RMSprop"; }
+
+ protected:
+  RangeUpdate prepare(const Tensor& param, const Tensor& grad, ParamState& state, const Options& options) override;
+};
+
+/// NAdam: Adam with Nesterov momentum whose coefficient warms up by `momentum_decay` per step
+/// (torch.optim.NAdam); decoupled_weight_decay makes the decay AdamW's (NAdamW).
+class NAdam : public Optimizer {
+ public:
+  NAdam(std::vector<Tensor> params, double lr = 2e-3, double beta1 = 0.9, double beta2 = 0.999, double eps = 1e-8,
+        double weight_decay = 0.0, double momentum_decay = 4e-3, bool decoupled_weight_decay = false,
+        bool maximize = false);
+  NAdam(std::vector<ParamGroup> groups, Options defaults);
+  const char* name() const override { return "NAdam"; }
+
+ protected:
+  RangeUpdate prepare(const Tensor& param, const Tensor& grad, ParamState& state, const Options& options) override;
+};
+
+/// RAdam: Adam whose adaptive term is switched on, rectified, once the variance estimate is
+/// tractable (torch.optim.RAdam); decoupled_weight_decay makes the decay AdamW's.
+class RAdam : public Optimizer {
+ public:
+  RAdam(std::vector<Tensor> params, double lr = 1e-3, double beta1 = 0.9, double beta2 = 0.999, double eps = 1e-8,
+        double weight_decay = 0.0, bool decoupled_weight_decay = false, bool maximize = false);
+  RAdam(std::vector<ParamGroup> groups, Options defaults);
+  const char* name() const override { return "RAdam"; }
+
+ protected:
+  RangeUpdate prepare(const Tensor& param, const Tensor& grad, ParamState& state, const Options& options) override;
+};
+
+/// Adamax: Adam with the infinity norm in place of the second moment (torch.optim.Adamax).
+class Adamax : public Optimizer {
+ public:
+  Adamax(std::vector<Tensor> params, double lr = 2e-3, double beta1 = 0.9, double beta2 = 0.999, double eps = 1e-8,
+         double weight_decay = 0.0, bool maximize = false);
+  Adamax(std::vector<ParamGroup> groups, Options defaults);
+  const char* name() const override { return "Adamax"; }
+
+ protected:
+  RangeUpdate prepare(const Tensor& param, const Tensor& grad, ParamState& state, const Options& options) override;
+};
+
+/// Adagrad: steps scaled by the root of the summed squared gradients (torch.optim.Adagrad);
+/// the rate decays as lr / (1 + (step - 1) * lr_decay).
+class Adagrad : public Optimizer {
+ public:
+  Adagrad(std::vector<Tensor> params, double lr = 1e-2, double lr_decay = 0.0, double weight_decay = 0.0,
+          double initial_accumulator_value = 0.0, double eps = 1e-10, bool maximize = false);
+  Adagrad(std::vector<ParamGroup> groups, Options defaults);
+  const char* name() const override { return "Adagrad"; }
 
  protected:
   RangeUpdate prepare(const Tensor& param, const Tensor& grad, ParamState& state, const Options& options) override;

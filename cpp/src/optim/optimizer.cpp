@@ -8,48 +8,18 @@
 #include "../kernels/parallel.hpp"
 #include "../tensor_impl.hpp"
 #include "../tensor_utils.hpp"
+#include "optim_util.hpp"
 #include "backprop/autograd.hpp"
 #include "backprop/optim.hpp"
 
 namespace backprop::optim {
+using detail::buffer;
+using detail::check_buffer;
+using detail::check_nonnegative;
+using detail::option;
+using detail::with_defaults;
+
 namespace {
-
-double option(const Options& o, const char* key) {
-  auto it = o.find(key);
-  if (it == o.end()) throw RuntimeError(std::string("optimizer: missing hyperparameter '") + key + "'");
-  return it->second;
-}
-
-void check_nonnegative(const Options& o, const char* key, const char* opt) {
-  auto it = o.find(key);
-  if (it != o.end() && !(it->second >= 0.0))
-    throw ValueError(std::string(opt) + ": invalid " + key + " value: " + std::to_string(it->second));
-}
-
-// A fused update walks the parameter's numel over every buffer, so a buffer left from before
-// `.data` was replaced (another size or dtype) must stop the step rather than be read past its end.
-void check_buffer(const Tensor& b, const char* name, const Tensor& param, const char* opt) {
-  if (b.shape() != param.shape() || b.dtype() != param.dtype())
-    throw RuntimeError(std::string(opt) + ": the state '" + name + "' has shape " + shape_str(b.shape()) + " and dtype " +
-                       dtype_name(b.dtype()) + " but its parameter now has shape " + shape_str(param.shape()) +
-                       " and dtype " + dtype_name(param.dtype()) +
-                       "; the parameter's .data was replaced after a step: create a new optimizer for it");
-  if (!b.is_contiguous()) throw RuntimeError(std::string(opt) + ": the state '" + name + "' is not contiguous");
-}
-
-// The state buffer `name`, created as zeros like `param` on first use.
-Tensor& buffer(ParamState& s, const char* name, const Tensor& param, const char* opt) {
-  auto it = s.buffers.find(name);
-  if (it == s.buffers.end()) return s.buffers.emplace(name, zeros(param.shape(), param.dtype())).first->second;
-  check_buffer(it->second, name, param, opt);
-  return it->second;
-}
-
-// `given` over the optimizer's own defaults: a caller names only what it changes (lr at least).
-Options with_defaults(Options given, const Options& standard) {
-  for (const auto& [key, value] : standard) given.emplace(key, value);
-  return given;
-}
 
 const Options kSgdDefaults{{"lr", 1e-3}, {"momentum", 0.0}, {"dampening", 0.0}, {"weight_decay", 0.0}, {"nesterov", 0.0},
                            {"maximize", 0.0}};
@@ -69,7 +39,10 @@ Optimizer::Optimizer(std::vector<ParamGroup> groups, Options defaults) : default
 
 void Optimizer::add_param_group(ParamGroup group) {
   for (const auto& [key, value] : defaults_) group.options.emplace(key, value);
-  for (const char* key : {"lr", "eps", "weight_decay", "momentum", "alpha"}) check_nonnegative(group.options, key, "optimizer");
+  // Only the optimizers that have a key carry it, so one list serves them all.
+  for (const char* key : {"lr", "eps", "weight_decay", "momentum", "alpha", "lr_decay", "initial_accumulator_value",
+                          "momentum_decay"})
+    check_nonnegative(group.options, key, "optimizer");
   for (const Tensor& p : group.params) {
     if (!p.defined()) throw ValueError("optimizer: a parameter is undefined");
     if (!is_floating(p.dtype()))
@@ -189,13 +162,7 @@ Adam::Adam(std::vector<Tensor> params, double lr, double beta1, double beta2, do
 
 Adam::Adam(std::vector<ParamGroup> groups, Options defaults)
     : Optimizer(std::move(groups), with_defaults(std::move(defaults), kAdamDefaults)) {
-  for (auto& g : param_groups())
-    for (const char* key : {"beta1", "beta2"}) {
-      double b = g.options[key];
-      if (!(b >= 0.0 && b < 1.0))
-        throw ValueError(std::string("Adam: invalid ") + (key[4] == '1' ? "beta parameter at index 0: " : "beta parameter at index 1: ") +
-                         std::to_string(b));
-    }
+  detail::check_betas(param_groups(), "Adam");
 }
 
 Optimizer::RangeUpdate Adam::prepare(const Tensor& param, const Tensor& grad, ParamState& s, const Options& o) {

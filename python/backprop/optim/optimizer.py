@@ -14,8 +14,10 @@ from ..autograd import enable_grad
 
 class Optimizer:
     _core_class = None
-    # State buffers PyTorch keeps in each parameter's state dict besides 'step'.
+    # Whether PyTorch keeps a 'step' in each parameter's state dict.
     _keeps_step = True
+    # State entries that are one number per parameter rather than a buffer shaped like it.
+    _scalar_state = ()
 
     def __init__(self, params, defaults):
         self.defaults = dict(defaults)
@@ -74,8 +76,10 @@ class Optimizer:
         raw = self._impl.get_state(p)
         if raw is None:
             return None
-        step, buffers = raw
+        step, buffers, scalars = raw
         state = dict(buffers)
+        for key, value in scalars.items():
+            state[key] = _core.full([], value, dtype=_core.dtype.float64)
         if self._keeps_step:
             state["step"] = _core.full([], float(step), dtype=_core.dtype.float32)
         return state
@@ -130,8 +134,11 @@ class Optimizer:
                 raise ValueError(f"loaded state refers to parameter {i}, which no group contains")
             step = s.get("step", 0)
             step = int(step.item()) if isinstance(step, Tensor) else int(step)
-            buffers = {k: v for k, v in s.items() if k != "step" and isinstance(v, Tensor)}
-            self._impl.set_state(p, step, buffers)
+            scalars = {k: float(v.item()) if isinstance(v, Tensor) else float(v)
+                       for k, v in s.items() if k in self._scalar_state}
+            buffers = {k: v for k, v in s.items()
+                       if k != "step" and k not in self._scalar_state and isinstance(v, Tensor)}
+            self._impl.set_state(p, step, buffers, scalars)
 
     def __repr__(self):
         lines = [self.__class__.__name__ + " ("]

@@ -1,0 +1,26 @@
+from .. import _core
+from ._checks import beta_options, check_adam_like
+from .optimizer import Optimizer, _flag
+
+
+class Adamax(Optimizer):
+    """Adamax, as torch.optim.Adamax: Adam with an infinity-norm second moment."""
+
+    _core_class = _core._Adamax
+
+    def __init__(self, params, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, *, maximize=False):
+        defaults = dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay, maximize=maximize)
+        super().__init__(params, defaults)
+
+    def _check(self, group):
+        super()._check(group)
+        check_adam_like(group)
+
+    def _options(self, group):
+        return {
+            "lr": float(group["lr"]),
+            **beta_options(group),
+            "eps": float(group["eps"]),
+            "weight_decay": float(group["weight_decay"]),
+            "maximize": _flag(group["maximize"]),
+        }
