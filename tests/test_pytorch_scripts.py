@@ -38,6 +38,10 @@ def _have_torch():
 def _final_loss(library, script):
     path = os.path.join(HERE, script)
     env = dict(os.environ, PYTHONHASHSEED="0")
+    # The scripts run in their own folder: a relative PYTHONPATH (a dev build) must stay valid.
+    paths = [os.path.abspath(p) for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]
+    if paths:
+        env["PYTHONPATH"] = os.pathsep.join(paths)
     out = subprocess.run([sys.executable, os.path.join(HERE, "_run_as.py"), library, path], capture_output=True,
                          text=True, timeout=600, env=env, cwd=HERE)
     assert out.returncode == 0, f"{script} under {library} failed:\n{out.stdout[-1500:]}\n{out.stderr[-3000:]}"
