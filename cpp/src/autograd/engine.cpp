@@ -74,6 +74,9 @@ std::vector<Tensor> run_engine(const std::vector<Tensor>& outputs, const std::ve
     explicit GradModeScope(bool on) { set_grad_enabled(on); }
     ~GradModeScope() { set_grad_enabled(prev); }
   } grad_mode(create_graph);
+  // The recorded gradients reach back into this graph's nodes (saved outputs unpack with their
+  // node as grad_fn), so a recorded backward always keeps it.
+  retain_graph = retain_graph || create_graph;
 
   struct Root {
     std::shared_ptr<Node> node;
