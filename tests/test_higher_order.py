@@ -216,3 +216,42 @@ def test_double_backward_after_in_place_change_of_a_saved_input_raises():
         a.mul_(2.0)
     with pytest.raises(RuntimeError, match="modified by an inplace operation"):
         bp.autograd.grad(g.sum(), x)
+
+
+# ---- ops outside the op table ------------------------------------------------------------------
+
+
+def _fused(activation):
+    # The op nn.Sequential runs for Linear followed by this activation.
+    return lambda x, w, b: bp._core._linear_activation(x, w, b, activation)
+
+
+EXTRA = {
+    "sin_cos": (lambda x: bp.sin(x) * bp.cos(2 * x), [(2, 3)]),
+    "nll_loss": (lambda x: F.nll_loss(F.log_softmax(x, 1), bp.tensor([2, 0, 1])), [(3, 4)]),
+    "gather": (lambda x: bp.gather(x, 1, bp.tensor([[0, 2], [1, 1]])) ** 2, [(2, 3)]),
+    "index_select": (lambda x: bp.index_select(x, 0, bp.tensor([1, 1, 0])).exp(), [(2, 3)]),
+    "split_unbind": (lambda x: bp.split(x, 2, 1)[1].tanh() * bp.unbind(x, 0)[0][:1], [(2, 4)]),
+    "narrow_select": (lambda x: bp.narrow(x, 1, 1, 2).sigmoid() + bp.select(x, 0, 1)[1:3] ** 2, [(2, 4)]),
+    "layer_norm": (lambda x, w, b: F.layer_norm(x, (4,), w, b), [(3, 4), (4,), (4,)]),
+    "softplus_threshold": (lambda x: F.softplus(x * 3), [(2, 3)]),
+    "linear_relu": (_fused("relu"), [(4, 3), (2, 3), (2,)]),
+    "linear_sigmoid": (_fused("sigmoid"), [(4, 3), (2, 3), (2,)]),
+    "linear_tanh": (_fused("tanh"), [(4, 3), (2, 3), (2,)]),
+}
+
+
+@pytest.mark.parametrize("name", sorted(EXTRA))
+def test_gradgradcheck_ops_outside_the_table(name):
+    fn, shapes = EXTRA[name]
+    rng = np.random.default_rng(4)
+    # Away from relu's kink at 0, where finite differences straddle it.
+    xs = [bp.tensor(rng.uniform(0.2, 1.5, size=s) * rng.choice([-1, 1], size=s), dtype=bp.float64,
+                    requires_grad=True) for s in shapes]
+    assert bp.autograd.gradgradcheck(fn, xs)
+
+
+def test_batch_norm_module_differentiates_twice():
+    bn = bp.nn.BatchNorm1d(3, dtype=bp.float64)
+    x = bp.tensor(np.random.default_rng(6).normal(size=(5, 3)), dtype=bp.float64, requires_grad=True)
+    assert bp.autograd.gradgradcheck(lambda t: bn(t) ** 3, [x])
