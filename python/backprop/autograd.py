@@ -63,7 +63,8 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False):
     """Accumulates gradients of `tensors` into the .grad of every leaf they depend on.
 
     With create_graph=True the backward pass is recorded, so the .grad it writes can be
-    differentiated again; retain_graph then defaults to True."""
+    differentiated again; the graph is then kept (as with retain_graph=True), since the recorded
+    gradients reach back into it."""
     retain = create_graph if retain_graph is None else retain_graph
     _core._backward(tensors, grad_tensors, bool(retain), bool(create_graph))
 
@@ -72,7 +73,7 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     """Gradients of `outputs` with respect to `inputs`, returned as a tuple; leaves' .grad untouched.
 
     With create_graph=True the gradients carry a graph of their own, for gradients of gradients;
-    retain_graph then defaults to True."""
+    the graph is then kept (as with retain_graph=True), since that graph reaches back into it."""
     single = isinstance(inputs, Tensor)
     retain = create_graph if retain_graph is None else retain_graph
     result = _core._grad(outputs, inputs, grad_outputs, bool(retain), allow_unused, bool(create_graph))
