@@ -14,11 +14,17 @@ Tensor as_floating(const Tensor& x) { return is_floating(x.dtype()) ? x : cast_r
 
 enum class Fn { Rsqrt, Reciprocal, Log1p, Expm1, Log2, Log10, Erf };
 
+constexpr const char* backward_name(Fn fn) {
+  constexpr const char* names[] = {"RsqrtBackward0", "ReciprocalBackward0", "Log1PBackward0", "Expm1Backward0",
+                                   "Log2Backward0",  "Log10Backward0",      "ErfBackward0"};
+  return names[static_cast<int>(fn)];
+}
+
+template <Fn kFn>
 struct UnaryFn : OpBase {
-  static constexpr const char* kName = "UnaryMathBackward0";
-  Fn fn_;
+  static constexpr const char* kName = backward_name(kFn);
+  static constexpr Fn fn_ = kFn;
   int x_ = -1;
-  explicit UnaryFn(Fn fn) : fn_(fn) {}
   Tensor forward(const Tensor& x0) {
     Tensor x = as_floating(x0);
     x_ = save(x);
@@ -89,13 +95,13 @@ struct Hypot : OpBase {
 
 }  // namespace
 
-Tensor rsqrt(const Tensor& x) { return record(UnaryFn(Fn::Rsqrt), x); }
-Tensor reciprocal(const Tensor& x) { return record(UnaryFn(Fn::Reciprocal), x); }
-Tensor log1p(const Tensor& x) { return record(UnaryFn(Fn::Log1p), x); }
-Tensor expm1(const Tensor& x) { return record(UnaryFn(Fn::Expm1), x); }
-Tensor log2(const Tensor& x) { return record(UnaryFn(Fn::Log2), x); }
-Tensor log10(const Tensor& x) { return record(UnaryFn(Fn::Log10), x); }
-Tensor erf(const Tensor& x) { return record(UnaryFn(Fn::Erf), x); }
+Tensor rsqrt(const Tensor& x) { return record(UnaryFn<Fn::Rsqrt>{}, x); }
+Tensor reciprocal(const Tensor& x) { return record(UnaryFn<Fn::Reciprocal>{}, x); }
+Tensor log1p(const Tensor& x) { return record(UnaryFn<Fn::Log1p>{}, x); }
+Tensor expm1(const Tensor& x) { return record(UnaryFn<Fn::Expm1>{}, x); }
+Tensor log2(const Tensor& x) { return record(UnaryFn<Fn::Log2>{}, x); }
+Tensor log10(const Tensor& x) { return record(UnaryFn<Fn::Log10>{}, x); }
+Tensor erf(const Tensor& x) { return record(UnaryFn<Fn::Erf>{}, x); }
 Tensor atan2(const Tensor& y, const Tensor& x) { return record(Atan2{}, y, x); }
 Tensor hypot(const Tensor& a, const Tensor& b) { return record(Hypot{}, a, b); }
 

@@ -36,11 +36,18 @@ Tensor integral_result(const Tensor& x, Rounding kind) {
   return out;
 }
 
+constexpr const char* backward_name(Rounding kind) {
+  constexpr const char* names[] = {"RoundBackward0", "FloorBackward0", "CeilBackward0", "TruncBackward0",
+                                   "SignBackward0"};
+  return names[static_cast<int>(kind)];
+}
+
+template <Rounding kKind>
 struct RoundingOp : OpBase {
-  static constexpr const char* kName = "RoundBackward0";
-  Rounding kind_;
+  static constexpr const char* kName = backward_name(kKind);
+  static constexpr Rounding kind_ = kKind;
   int64_t decimals_;
-  RoundingOp(Rounding kind, int64_t decimals) : kind_(kind), decimals_(decimals) {}
+  explicit RoundingOp(int64_t decimals) : decimals_(decimals) {}
   Tensor forward(const Tensor& x) {
     const char* op = rounding_name(kind_);
     if (!is_floating(x.dtype())) {
@@ -72,10 +79,10 @@ struct RoundingOp : OpBase {
 
 }  // namespace
 
-Tensor round(const Tensor& x, int64_t decimals) { return record(RoundingOp(Rounding::Round, decimals), x); }
-Tensor floor(const Tensor& x) { return record(RoundingOp(Rounding::Floor, 0), x); }
-Tensor ceil(const Tensor& x) { return record(RoundingOp(Rounding::Ceil, 0), x); }
-Tensor trunc(const Tensor& x) { return record(RoundingOp(Rounding::Trunc, 0), x); }
-Tensor sign(const Tensor& x) { return record(RoundingOp(Rounding::Sign, 0), x); }
+Tensor round(const Tensor& x, int64_t decimals) { return record(RoundingOp<Rounding::Round>(decimals), x); }
+Tensor floor(const Tensor& x) { return record(RoundingOp<Rounding::Floor>(0), x); }
+Tensor ceil(const Tensor& x) { return record(RoundingOp<Rounding::Ceil>(0), x); }
+Tensor trunc(const Tensor& x) { return record(RoundingOp<Rounding::Trunc>(0), x); }
+Tensor sign(const Tensor& x) { return record(RoundingOp<Rounding::Sign>(0), x); }
 
 }  // namespace backprop

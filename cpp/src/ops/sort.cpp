@@ -29,8 +29,9 @@ struct ScatterInto : OpBase {
   std::vector<Tensor> backward(const Tensor& g) { return {gather(g, dim_, saved(index_)), Tensor()}; }
 };
 
+template <bool kTopk>
 struct Sort : OpBase {
-  static constexpr const char* kName = "SortBackward0";
+  static constexpr const char* kName = kTopk ? "TopkBackward0" : "SortBackward0";
   int64_t dim_, k_;  // k_ < 0: every element (sort); otherwise the k leading ones (topk)
   bool descending_;
   const char* op_;
@@ -74,7 +75,8 @@ struct Sort : OpBase {
 
 std::pair<Tensor, Tensor> sort_impl(const Tensor& x, int64_t dim, int64_t k, bool descending, const char* op) {
   Tensor indices;
-  Tensor values = record(Sort(dim, k, descending, op, &indices), x);
+  Tensor values = k < 0 ? record(Sort<false>(dim, k, descending, op, &indices), x)
+                        : record(Sort<true>(dim, k, descending, op, &indices), x);
   return {values, indices};
 }
 
