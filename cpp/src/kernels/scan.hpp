@@ -10,7 +10,7 @@ namespace backprop::kernels {
 
 /// out[o, k, i] = x[o, 0, i] (op) ... (op) x[o, k, i]. Along a contiguous axis (inner == 1) float32
 /// carries its running value in double, so a long scan drifts no more than float64 would; the
-/// row-at-a-time path reads each previous row back in float32, as PyTorch's CPU scan does.
+/// row-at-a-time path reads each previous row back in float32.
 template <class T, class Op>
 void scan_middle(const T* x, T* out, int64_t outer, int64_t n, int64_t inner, T identity, Op op) {
   using acc = std::conditional_t<std::is_same_v<T, float>, double, T>;
