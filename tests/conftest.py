@@ -96,6 +96,20 @@ def _put(t, index, value):
     return out
 
 
+def with_zeros(rng, shape):
+    """Uniform values with exact zeros: one in some rows, two in others (cumprod's hard case)."""
+    a = rng.uniform(0.5, 1.5, size=shape) * rng.choice([-1.0, 1.0], size=shape)
+    flat = a.reshape(-1, shape[-1])
+    flat[0, 1] = 0.0
+    if flat.shape[0] > 1:
+        flat[1, 0] = 0.0
+        flat[1, -1] = 0.0
+    return a
+
+
+INF = float("inf")
+
+
 OP_CASES = [
     # ---- arithmetic with broadcasting ----------------------------------------------------------
     Case("add", lambda L, F, x, e: x[0] + x[1], [(3, 1, 4), (2, 4)]),
@@ -263,6 +277,93 @@ OP_CASES = [
          extra=lambda rng: {"w": rng.uniform(0.5, 2, size=(4,)), "p": rng.uniform(0.5, 2, size=(4,))}),
     Case("bce_logits_none", lambda L, F, x, e: F.binary_cross_entropy_with_logits(x[0], x[1], reduction="none"),
          [(2, 3), (2, 3)], [uniform(-3, 3), uniform(0, 1)]),
+    # ---- issue 13: rounding and pointwise math ----------------------------------------------------
+    Case("round", lambda L, F, x, e: L.round(x[0] * 3) + x[0], [(2, 3)]),
+    Case("round_decimals", lambda L, F, x, e: x[0].round(decimals=1) * x[0], [(2, 3)]),
+    Case("floor", lambda L, F, x, e: L.floor(x[0] * 2) * x[0], [(2, 3)]),
+    Case("ceil", lambda L, F, x, e: x[0].ceil() + x[0], [(2, 3)]),
+    Case("trunc", lambda L, F, x, e: L.trunc(x[0] * 2) * x[0], [(2, 3)]),
+    Case("sign", lambda L, F, x, e: x[0].sign() * x[0] + L.sign(x[0]), [(2, 3)], [away_from(0.0)]),
+    Case("square", lambda L, F, x, e: x[0].square() + L.square(x[0]), [(2, 3)]),
+    Case("rsqrt", lambda L, F, x, e: L.rsqrt(x[0]), [(2, 3)], [P]),
+    Case("reciprocal", lambda L, F, x, e: x[0].reciprocal(), [(2, 3)], [away_from(0.0, gap=0.3)]),
+    Case("log1p", lambda L, F, x, e: L.log1p(x[0]), [(2, 3)], [uniform(-0.5, 2.0)]),
+    Case("expm1", lambda L, F, x, e: x[0].expm1(), [(2, 3)]),
+    Case("log2", lambda L, F, x, e: L.log2(x[0]), [(2, 3)], [P]),
+    Case("log10", lambda L, F, x, e: x[0].log10(), [(2, 3)], [P]),
+    Case("erf", lambda L, F, x, e: L.erf(x[0]), [(2, 3)]),
+    Case("atan2", lambda L, F, x, e: L.atan2(x[0], x[1]), [(2, 3), (3,)]),
+    Case("atan2_method", lambda L, F, x, e: x[0].atan2(x[1]), [(2, 1), (1, 3)]),
+    Case("hypot", lambda L, F, x, e: L.hypot(x[0], x[1]), [(2, 3), (2, 1)], [away_from(0.0), away_from(0.0)]),
+    Case("clamp_min_fn", lambda L, F, x, e: L.clamp_min(x[0], 0.3), [(3, 4)], [away_from(0.3)]),
+    Case("clamp_max_method", lambda L, F, x, e: x[0].clamp_max(-0.2), [(3, 4)], [away_from(-0.2)]),
+    Case("masked_fill", lambda L, F, x, e: L.masked_fill(x[0], e["m"], 0.5), [(2, 3)],
+         extra=lambda rng: {"m": np.array([[True, False, True]])}),
+    Case("masked_fill_tensor_value", lambda L, F, x, e: x[0].masked_fill(e["m"], x[1]) * x[0], [(2, 3), ()],
+         extra=lambda rng: {"m": np.array([[True, False, False], [False, False, True]])}),
+    # ---- issue 13: cumulative and sorting ------------------------------------------------------------
+    Case("cumsum", lambda L, F, x, e: x[0].cumsum(1), [(3, 4)]),
+    Case("cumsum_dim0_3d", lambda L, F, x, e: L.cumsum(x[0], dim=0), [(3, 2, 2)]),
+    Case("cumsum_neg_dim", lambda L, F, x, e: L.cumsum(x[0], -1), [(5,)]),
+    Case("cumprod", lambda L, F, x, e: L.cumprod(x[0], 1), [(3, 4)]),
+    Case("cumprod_dim0", lambda L, F, x, e: x[0].cumprod(dim=0), [(4, 3)], [uniform(0.5, 1.5)]),
+    Case("cumprod_zeros", lambda L, F, x, e: L.cumprod(x[0], -1), [(3, 4)], [with_zeros]),
+    Case("cumprod_zeros_dim0", lambda L, F, x, e: L.cumprod(x[0].t(), 0), [(3, 4)], [with_zeros]),
+    Case("sort", lambda L, F, x, e: L.sort(x[0], dim=1).values, [(3, 4)], [distinct]),
+    Case("sort_descending_dim0", lambda L, F, x, e: x[0].sort(0, descending=True)[0], [(3, 2, 2)], [distinct]),
+    Case("sort_then_mix", lambda L, F, x, e: x[0].sort()[0] * x[0], [(2, 4)], [distinct]),
+    Case("topk", lambda L, F, x, e: L.topk(x[0], 2).values, [(3, 5)], [distinct]),
+    Case("topk_smallest_dim0", lambda L, F, x, e: x[0].topk(2, dim=0, largest=False)[0], [(4, 3)], [distinct]),
+    # ---- issue 13: reordering and replicating -------------------------------------------------------
+    Case("flip", lambda L, F, x, e: x[0].flip(0, 2) * x[1], [(2, 3, 4), (4,)]),
+    Case("flip_fn", lambda L, F, x, e: L.flip(x[0], (1,)), [(2, 3)]),
+    Case("roll", lambda L, F, x, e: L.roll(x[0], 1, 0), [(3, 2)]),
+    Case("roll_dims", lambda L, F, x, e: x[0].roll((1, -2), (0, 1)), [(3, 4)]),
+    Case("roll_flat", lambda L, F, x, e: L.roll(x[0], 5), [(2, 3)]),
+    Case("repeat", lambda L, F, x, e: x[0].repeat(2, 1, 3), [(2, 3)]),
+    Case("repeat_tuple", lambda L, F, x, e: x[0].repeat((3, 2)), [(2,)]),
+    Case("tile", lambda L, F, x, e: L.tile(x[0], (2,)), [(2, 3)]),
+    Case("tile_method", lambda L, F, x, e: x[0].tile(2, 1, 2), [(3,)]),
+    Case("expand_as", lambda L, F, x, e: x[0].expand_as(x[1]) * x[1], [(3, 1), (2, 3, 4)]),
+    # ---- issue 13: diagonals and triangles ------------------------------------------------------------
+    Case("triu", lambda L, F, x, e: x[0].triu(), [(3, 4)]),
+    Case("triu_offset", lambda L, F, x, e: L.triu(x[0], diagonal=1), [(4, 3)]),
+    Case("tril_batched", lambda L, F, x, e: L.tril(x[0], -1), [(2, 3, 3)]),
+    Case("diag_vector", lambda L, F, x, e: L.diag(x[0]), [(3,)]),
+    Case("diag_vector_offset", lambda L, F, x, e: L.diag(x[0], 1) + L.diag(x[0], -1).t(), [(3,)]),
+    Case("diag_matrix", lambda L, F, x, e: x[0].diag(-1), [(3, 4)]),
+    Case("diagonal_dims", lambda L, F, x, e: L.diagonal(x[0], 1, 0, 2), [(3, 2, 4)]),
+    Case("trace", lambda L, F, x, e: x[0].trace(), [(3, 3)]),
+    Case("trace_rect", lambda L, F, x, e: L.trace(x[0]), [(2, 4)]),
+    # ---- issue 13: einsum, outer, norms ---------------------------------------------------------------
+    Case("einsum_mm", lambda L, F, x, e: L.einsum("ij,jk->ik", x[0], x[1]), [(2, 3), (3, 4)]),
+    Case("einsum_bmm", lambda L, F, x, e: L.einsum("bij,bjk->bik", x[0], x[1]), [(2, 2, 3), (2, 3, 2)]),
+    Case("einsum_dot", lambda L, F, x, e: L.einsum("i,i->", x[0], x[1]), [(4,), (4,)]),
+    Case("einsum_transpose", lambda L, F, x, e: L.einsum("ij->ji", x[0]), [(2, 3)]),
+    Case("einsum_diag", lambda L, F, x, e: L.einsum("ii->i", x[0]), [(3, 3)]),
+    Case("einsum_trace", lambda L, F, x, e: L.einsum("ii", x[0]), [(3, 3)]),
+    Case("einsum_rowdot", lambda L, F, x, e: L.einsum("bi,bi->b", x[0], x[1]), [(3, 4), (3, 4)]),
+    Case("einsum_outer", lambda L, F, x, e: L.einsum("i,j->ij", x[0], x[1]), [(3,), (2,)]),
+    Case("einsum_implicit", lambda L, F, x, e: L.einsum("ij,jk", x[0], x[1]), [(2, 3), (3, 2)]),
+    Case("einsum_ellipsis", lambda L, F, x, e: L.einsum("...ij,...jk->...ik", x[0], x[1]), [(2, 1, 2, 3), (3, 3, 2)]),
+    Case("einsum_chain", lambda L, F, x, e: L.einsum("ij,jk,kl->il", [x[0], x[1], x[2]]), [(2, 3), (3, 4), (4, 2)]),
+    Case("einsum_sum_out", lambda L, F, x, e: L.einsum("bij,jk->bk", x[0], x[1]), [(2, 3, 4), (4, 2)]),
+    Case("outer", lambda L, F, x, e: L.outer(x[0], x[1]), [(3,), (4,)]),
+    Case("outer_method", lambda L, F, x, e: x[0].outer(x[1]), [(2,), (3,)]),
+    Case("norm", lambda L, F, x, e: x[0].norm(), [(3, 4)]),
+    Case("norm_p3_dim", lambda L, F, x, e: L.norm(x[0], p=3, dim=1), [(3, 4)]),
+    Case("norm_p1_keepdim", lambda L, F, x, e: x[0].norm(1, dim=(0, 2), keepdim=True), [(2, 3, 2)], [away_from(0.0)]),
+    Case("linalg_norm", lambda L, F, x, e: L.linalg.norm(x[0]), [(2, 3, 2)]),
+    Case("linalg_norm_vector_ord", lambda L, F, x, e: L.linalg.norm(x[0], ord=3), [(5,)]),
+    Case("linalg_norm_dim", lambda L, F, x, e: L.linalg.norm(x[0], dim=-1, keepdim=True), [(3, 4)]),
+    Case("linalg_norm_fro", lambda L, F, x, e: L.linalg.norm(x[0], ord="fro", dim=(0, 2)), [(2, 3, 2)]),
+    Case("linalg_norm_matrix_1", lambda L, F, x, e: L.linalg.norm(x[0], ord=1), [(3, 4)], [P]),
+    Case("linalg_matrix_norm_inf", lambda L, F, x, e: L.linalg.matrix_norm(x[0], ord=-INF), [(2, 3, 4)], [P]),
+    Case("linalg_vector_norm_inf", lambda L, F, x, e: L.linalg.vector_norm(x[0], ord=INF, dim=1), [(3, 4)]),
+    Case("linalg_vector_norm_p", lambda L, F, x, e: L.linalg.vector_norm(x[0], ord=1.5, dim=(0, 1)), [(2, 3)],
+         [away_from(0.0)]),
+    Case("dist", lambda L, F, x, e: L.dist(x[0], x[1]), [(2, 3), (3,)]),
+    Case("dist_p3", lambda L, F, x, e: x[0].dist(x[1], p=3), [(4,), (4,)]),
     # ---- compositions -------------------------------------------------------------------------
     Case("mlp", lambda L, F, x, e: F.cross_entropy(F.linear(L.tanh(F.linear(x[0], x[1], x[2])), x[3]), e["t"]),
          [(4, 3), (5, 3), (5,), (2, 5)], extra=labels(4, 2)),

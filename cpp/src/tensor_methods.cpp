@@ -43,6 +43,16 @@ Tensor& Tensor::clamp_(std::optional<double> min, std::optional<double> max) {
   return assign_inplace(*this, backprop::clamp(recorded ? clone() : *this, min, max), "clamp_");
 }
 
+Tensor& Tensor::clamp_min_(double min) { return clamp_(min, std::nullopt); }
+
+// where()'s backward reads only the mask, so unlike clamp_ nothing needs copying first.
+Tensor& Tensor::masked_fill_(const Tensor& mask, double value) {
+  return assign_inplace(*this, backprop::masked_fill(*this, mask, value), "masked_fill_");
+}
+Tensor& Tensor::masked_fill_(const Tensor& mask, const Tensor& value) {
+  return assign_inplace(*this, backprop::masked_fill(*this, mask, value), "masked_fill_");
+}
+
 Tensor& Tensor::detach_() {
   impl()->grad_fn.reset();
   impl()->requires_grad = false;

@@ -97,6 +97,48 @@ from ._core import (
     where,
     zeros,
 )
+from ._core import (  # noqa: A004  (round shadows the builtin, as torch.round does)
+    arctan2,
+    argsort,
+    atan2,
+    ceil,
+    clamp_max,
+    clamp_min,
+    cumprod,
+    cumsum,
+    diag,
+    diagonal,
+    dist,
+    einsum,
+    erf,
+    expm1,
+    fix,
+    flip,
+    fliplr,
+    flipud,
+    floor,
+    ger,
+    hypot,
+    log1p,
+    log2,
+    log10,
+    masked_fill,
+    norm,
+    outer,
+    reciprocal,
+    roll,
+    round,
+    rsqrt,
+    sign,
+    sort,
+    square,
+    tile,
+    topk,
+    trace,
+    tril,
+    triu,
+    trunc,
+)
 from . import _tensor  # noqa: F401  (adds the Python-level Tensor methods)
 from ._cmake import cmake_prefix_path
 from ._creation import (
@@ -125,5 +167,6 @@ double = float64
 long = int64
 
 from . import autograd, nn, optim, utils  # noqa: E402
+from . import linalg  # noqa: E402
 
 __version__ = "0.1.0"

@@ -177,4 +177,95 @@ Tensor dropout(const Tensor& x, double p = 0.5, bool training = true);
 Tensor layer_norm(const Tensor& x, const Shape& normalized_shape, const Tensor& weight = Tensor(),
                   const Tensor& bias = Tensor(), double eps = 1e-5);
 
+// ---- more pointwise math ---------------------------------------------------------------------
+/// Rounds half to even at `decimals` decimal places (negative: to tens, hundreds, ...). round,
+/// floor, ceil, trunc and sign have a zero gradient; on Int64 they keep the dtype (round, floor,
+/// ceil and trunc are the identity there). sign of NaN is 0, as in PyTorch.
+Tensor round(const Tensor& x, int64_t decimals = 0);
+Tensor floor(const Tensor& x);
+Tensor ceil(const Tensor& x);
+Tensor trunc(const Tensor& x);
+Tensor sign(const Tensor& x);
+/// x * x, in x's dtype (Bool gives Int64).
+Tensor square(const Tensor& x);
+/// These compute in floating point: Int64 and Bool inputs give Float32.
+Tensor rsqrt(const Tensor& x);
+Tensor reciprocal(const Tensor& x);
+Tensor log1p(const Tensor& x);
+Tensor expm1(const Tensor& x);
+Tensor log2(const Tensor& x);
+Tensor log10(const Tensor& x);
+Tensor erf(const Tensor& x);
+/// The angle of (x, y), broadcasting like arithmetic.
+Tensor atan2(const Tensor& y, const Tensor& x);
+/// sqrt(a^2 + b^2) without overflow in the squares.
+Tensor hypot(const Tensor& a, const Tensor& b);
+Tensor clamp_min(const Tensor& x, double min);
+Tensor clamp_max(const Tensor& x, double max);
+/// `x` with `value` (a number or a 0-d tensor, which receives a gradient) where the Bool `mask`,
+/// broadcast to x's shape, is true.
+Tensor masked_fill(const Tensor& x, const Tensor& mask, double value);
+Tensor masked_fill(const Tensor& x, const Tensor& mask, const Tensor& value);
+
+// ---- cumulative, sorting ---------------------------------------------------------------------
+/// Running sum / product along `dim`; Int64 and Bool inputs give Int64. cumprod's gradient is
+/// exact when the input holds zeros.
+Tensor cumsum(const Tensor& x, int64_t dim);
+Tensor cumprod(const Tensor& x, int64_t dim);
+/// Values along `dim` in order and the Int64 positions they came from. NaN sorts above every
+/// number; equal values keep their input order (a stable sort) in either direction.
+std::pair<Tensor, Tensor> sort(const Tensor& x, int64_t dim = -1, bool descending = false);
+Tensor argsort(const Tensor& x, int64_t dim = -1, bool descending = false);
+/// The k largest (or smallest) values along `dim` and their positions, always in sorted order.
+std::pair<Tensor, Tensor> topk(const Tensor& x, int64_t k, int64_t dim = -1, bool largest = true,
+                               bool sorted = true);
+
+// ---- reordering and replicating copies -------------------------------------------------------
+Tensor flip(const Tensor& x, const std::vector<int64_t>& dims);
+/// Shifts elements along `dims` by `shifts`, wrapping around; no dims rolls the flattened tensor.
+Tensor roll(const Tensor& x, const std::vector<int64_t>& shifts, const std::vector<int64_t>& dims = {});
+/// Copies of `x` laid end to end, `repeats[i]` times along dim i (extra leading counts add dims).
+Tensor repeat(const Tensor& x, const std::vector<int64_t>& repeats);
+/// repeat() with missing leading counts taken as 1.
+Tensor tile(const Tensor& x, const std::vector<int64_t>& dims);
+
+// ---- diagonals and triangles -----------------------------------------------------------------
+/// The diagonal (offset above the main one when positive) of the dims dim1, dim2, moved to the
+/// end; a copy.
+Tensor diagonal(const Tensor& x, int64_t offset = 0, int64_t dim1 = 0, int64_t dim2 = 1);
+/// A 1-D tensor's square matrix with it on diagonal `diagonal`, or a 2-D tensor's diagonal.
+Tensor diag(const Tensor& x, int64_t diagonal = 0);
+Tensor trace(const Tensor& x);
+/// The upper (lower) triangle of the last two dims from `diagonal` on; the rest is zero.
+Tensor triu(const Tensor& x, int64_t diagonal = 0);
+Tensor tril(const Tensor& x, int64_t diagonal = 0);
+
+// ---- einsum and norms ------------------------------------------------------------------------
+/// Einstein summation, e.g. "bij,bjk->bik". Supports '...', implicit output (the letters seen
+/// once, in order), repeated letters in one operand (a diagonal), size-1 broadcasting and any
+/// number of operands (contracted left to right as batched matmuls). ValueError on bad subscripts.
+Tensor einsum(const std::string& equation, const std::vector<Tensor>& operands);
+/// a[i] * b[j] for 1-D a and b.
+Tensor outer(const Tensor& a, const Tensor& b);
+/// (sum |x|^ord)^(1/ord) over `dims` (all when empty); ord inf/-inf give max/min |x|, 0 the
+/// count of non-zeros. The gradient is zero where the norm is zero. Floating inputs only.
+Tensor vector_norm(const Tensor& x, double ord = 2.0, const std::vector<int64_t>& dims = {},
+                   bool keepdim = false);
+/// Matrix norms over the two `dims`: "fro", or ord 1, -1, inf, -inf (column / row sums of |x|).
+/// "nuc", 2 and -2 need singular values and throw ValueError.
+Tensor matrix_norm(const Tensor& x, const std::string& ord = "fro",
+                   const std::vector<int64_t>& dims = {-2, -1}, bool keepdim = false);
+Tensor matrix_norm(const Tensor& x, double ord, const std::vector<int64_t>& dims = {-2, -1},
+                   bool keepdim = false);
+/// PyTorch's linalg.norm: a vector norm over one dim (or the flattened tensor when neither ord
+/// nor dim is given), a matrix norm over two dims (or a 2-D input when only ord is given).
+Tensor linalg_norm(const Tensor& x, std::optional<double> ord = std::nullopt,
+                   const std::optional<std::vector<int64_t>>& dim = std::nullopt, bool keepdim = false);
+Tensor linalg_norm(const Tensor& x, const std::string& ord,
+                   const std::optional<std::vector<int64_t>>& dim = std::nullopt, bool keepdim = false);
+/// vector_norm with PyTorch's norm() argument names (p = 2 is the Frobenius norm of any shape).
+Tensor norm(const Tensor& x, double p = 2.0, const std::vector<int64_t>& dims = {}, bool keepdim = false);
+/// The p-norm of a - b (broadcast).
+Tensor dist(const Tensor& a, const Tensor& b, double p = 2.0);
+
 }  // namespace backprop

@@ -133,6 +133,10 @@ class Tensor {
   Tensor& mul_(double other);
   /// Limits the values to [min, max] in place; either bound may be absent.
   Tensor& clamp_(std::optional<double> min, std::optional<double> max);
+  Tensor& clamp_min_(double min);
+  /// Writes `value` where the Bool `mask` (broadcast to this shape) is true.
+  Tensor& masked_fill_(const Tensor& mask, double value);
+  Tensor& masked_fill_(const Tensor& mask, const Tensor& value);
 
   // ---- NumPy-style indexing (see indexing.hpp) ------------------------------------------
   /// `x[indices]`: `x.index({Slice(0, 2), 1})` is Python's `x[0:2, 1]`. Integers, slices, None
