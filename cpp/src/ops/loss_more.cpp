@@ -105,6 +105,11 @@ struct SmoothL1 : OpBase {
   }
 };
 
+struct Huber : SmoothL1 {
+  static constexpr const char* kName = "HuberLossBackward0";
+  explicit Huber(double delta) : SmoothL1(delta, true) {}
+};
+
 // max(v, eps) forward, identity backward: PyTorch clamps the variance of gaussian_nll_loss under
 // no_grad, so the gradient reaches var as if the clamp were not there.
 struct ClampMinStraightThrough : OpBase {
@@ -170,7 +175,7 @@ Tensor huber_loss(const Tensor& input, const Tensor& target, const std::string& 
   check_floating(input, "huber_loss");
   if (!(delta > 0))
     throw RuntimeError("huber_loss does not support non-positive values for delta (got " + std::to_string(delta) + ")");
-  return reduce(record(SmoothL1(delta, true), input, target), reduction);
+  return reduce(record(Huber(delta), input, target), reduction);
 }
 
 Tensor kl_div(const Tensor& input, const Tensor& target, const std::string& reduction, bool log_target) {
