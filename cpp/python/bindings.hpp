@@ -24,6 +24,7 @@ void bind_dtype_and_factories(py::module_& m);
 void bind_tensor(py::module_& m, py::class_<Tensor>& cls);
 void bind_ops(py::module_& m, py::class_<Tensor>& cls);
 void bind_ops_more(py::module_& m, py::class_<Tensor>& cls);
+void bind_nn_ops(py::module_& m, py::class_<Tensor>& cls);
 void bind_autograd(py::module_& m);
 void bind_indexing(py::class_<Tensor>& cls);
 void bind_interop(py::module_& m, py::class_<Tensor>& cls);

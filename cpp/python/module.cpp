@@ -434,6 +434,7 @@ PYBIND11_MODULE(_core, m, py::mod_gil_not_used()) {
   bind_interop(m, cls);
   bind_ops(m, cls);
   bind_ops_more(m, cls);
+  bind_nn_ops(m, cls);
   bind_autograd(m);
   bind_optim(m);
   bind_function(m);

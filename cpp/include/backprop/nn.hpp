@@ -116,6 +116,83 @@ class Sigmoid : public Module {
   Tensor forward(const Tensor& x) override;
 };
 
+/// The activations of torch.nn beyond ReLU/Tanh/Sigmoid, with PyTorch's arguments. Those that
+/// take `inplace` write their result into the input tensor when it is set (see relu_ in ops.hpp).
+class LeakyReLU : public Module {
+ public:
+  explicit LeakyReLU(double negative_slope = 0.01, bool inplace = false) : negative_slope(negative_slope), inplace(inplace) {}
+  Tensor forward(const Tensor& x) override;
+  double negative_slope;
+  bool inplace;
+};
+class Hardtanh : public Module {
+ public:
+  /// Throws ValueError unless max_val > min_val.
+  explicit Hardtanh(double min_val = -1.0, double max_val = 1.0, bool inplace = false);
+  Tensor forward(const Tensor& x) override;
+  double min_val, max_val;
+  bool inplace;
+};
+class ReLU6 : public Hardtanh {
+ public:
+  explicit ReLU6(bool inplace = false) : Hardtanh(0.0, 6.0, inplace) {}
+};
+class ELU : public Module {
+ public:
+  explicit ELU(double alpha = 1.0, bool inplace = false) : alpha(alpha), inplace(inplace) {}
+  Tensor forward(const Tensor& x) override;
+  double alpha;
+  bool inplace;
+};
+class CELU : public Module {
+ public:
+  explicit CELU(double alpha = 1.0, bool inplace = false) : alpha(alpha), inplace(inplace) {}
+  Tensor forward(const Tensor& x) override;
+  double alpha;
+  bool inplace;
+};
+/// An activation without parameters other than PyTorch's inplace flag.
+#define BACKPROP_INPLACE_ACTIVATION(Name)                    \
+  class Name : public Module {                               \
+   public:                                                   \
+    explicit Name(bool inplace = false) : inplace(inplace) {} \
+    Tensor forward(const Tensor& x) override;                \
+    bool inplace;                                            \
+  };
+BACKPROP_INPLACE_ACTIVATION(SELU)
+BACKPROP_INPLACE_ACTIVATION(SiLU)
+BACKPROP_INPLACE_ACTIVATION(Mish)
+BACKPROP_INPLACE_ACTIVATION(Hardswish)
+BACKPROP_INPLACE_ACTIVATION(Hardsigmoid)
+#undef BACKPROP_INPLACE_ACTIVATION
+class Softsign : public Module {
+ public:
+  Tensor forward(const Tensor& x) override;
+};
+class Tanhshrink : public Module {
+ public:
+  Tensor forward(const Tensor& x) override;
+};
+class LogSigmoid : public Module {
+ public:
+  Tensor forward(const Tensor& x) override;
+};
+/// a * sigmoid(b) of the two halves of the input along `dim`.
+class GLU : public Module {
+ public:
+  explicit GLU(int64_t dim = -1) : dim(dim) {}
+  Tensor forward(const Tensor& x) override;
+  int64_t dim;
+};
+/// prelu with a learnable slope: `num_parameters` is 1 (shared) or the channel count (dim 1),
+/// each slope starting at `init`. The parameter is named "weight", as in PyTorch.
+class PReLU : public Module {
+ public:
+  explicit PReLU(int64_t num_parameters = 1, double init = 0.25, DType dtype = DType::Float32);
+  Tensor forward(const Tensor& x) override;
+  Tensor weight;
+};
+
 /// Runs its children in order; they are named "0", "1", ... A Linear directly followed by a
 /// ReLU, Tanh or Sigmoid runs as one fused op (linear_activation), as Python's Sequential does:
 /// the same values, one pass less over memory.

@@ -62,6 +62,50 @@ Tensor tanh(const Tensor& x);
 /// approximate is "none" (erf form) or "tanh".
 Tensor gelu(const Tensor& x, const std::string& approximate = "none");
 Tensor softplus(const Tensor& x, double beta = 1.0, double threshold = 20.0);
+/// min(max(x, min_val), max_val); ValueError when min_val > max_val. relu6 is hardtanh(x, 0, 6).
+Tensor hardtanh(const Tensor& x, double min_val = -1.0, double max_val = 1.0);
+Tensor relu6(const Tensor& x);
+/// x for x > 0, alpha * (exp(x) - 1) otherwise.
+Tensor elu(const Tensor& x, double alpha = 1.0);
+/// scale * elu(x, alpha) with PyTorch's fixed alpha and scale.
+Tensor selu(const Tensor& x);
+/// max(0, x) + min(0, alpha * (exp(x / alpha) - 1)); alpha must not be 0.
+Tensor celu(const Tensor& x, double alpha = 1.0);
+/// x * sigmoid(x) (swish).
+Tensor silu(const Tensor& x);
+/// x * tanh(softplus(x)).
+Tensor mish(const Tensor& x);
+/// x * relu6(x + 3) / 6.
+Tensor hardswish(const Tensor& x);
+/// relu6(x + 3) / 6.
+Tensor hardsigmoid(const Tensor& x);
+/// x / (1 + |x|).
+Tensor softsign(const Tensor& x);
+/// x - tanh(x).
+Tensor tanhshrink(const Tensor& x);
+/// log(sigmoid(x)), computed without overflow.
+Tensor logsigmoid(const Tensor& x);
+/// x where x > 0, weight * x elsewhere; weight holds one slope or one per channel (dim 1).
+/// Both x and weight get gradients.
+Tensor prelu(const Tensor& x, const Tensor& weight);
+/// a * sigmoid(b), where a and b are the two halves of x along `dim` (its size must be even).
+Tensor glu(const Tensor& x, int64_t dim = -1);
+
+// ---- in-place activations (PyTorch's inplace=True) ---------------------------------------------
+/// Each writes its result into `x` and returns it. Like every in-place write they raise on a leaf
+/// that requires grad (outside no_grad) and bump x's version, so a graph that saved x before
+/// raises in backward; when recorded, x's history continues from the activation.
+Tensor& relu_(Tensor& x);
+Tensor& leaky_relu_(Tensor& x, double negative_slope = 0.01);
+Tensor& hardtanh_(Tensor& x, double min_val = -1.0, double max_val = 1.0);
+Tensor& relu6_(Tensor& x);
+Tensor& elu_(Tensor& x, double alpha = 1.0);
+Tensor& selu_(Tensor& x);
+Tensor& celu_(Tensor& x, double alpha = 1.0);
+Tensor& silu_(Tensor& x);
+Tensor& mish_(Tensor& x);
+Tensor& hardswish_(Tensor& x);
+Tensor& hardsigmoid_(Tensor& x);
 
 // ---- comparisons (Bool results, no gradient) --------------------------------------------------
 Tensor lt(const Tensor& a, const Tensor& b);
@@ -169,10 +213,37 @@ Tensor binary_cross_entropy_with_logits(const Tensor& input, const Tensor& targe
                                         const std::string& reduction = "mean",
                                         const Tensor& weight = Tensor(),
                                         const Tensor& pos_weight = Tensor());
+/// Binary cross-entropy of probabilities `input` (each in [0, 1]) against `target` of the same
+/// shape; the logs are clamped at -100 as in PyTorch, so probabilities 0 and 1 give finite
+/// losses. `weight` (optional) broadcasts to the target's shape.
+Tensor binary_cross_entropy(const Tensor& input, const Tensor& target, const Tensor& weight = Tensor(),
+                            const std::string& reduction = "mean");
+/// |input - target|, broadcasting.
+Tensor l1_loss(const Tensor& input, const Tensor& target, const std::string& reduction = "mean");
+/// 0.5 d^2 / beta where |d| < beta, |d| - 0.5 beta elsewhere (d = input - target); beta = 0 is l1_loss.
+Tensor smooth_l1_loss(const Tensor& input, const Tensor& target, const std::string& reduction = "mean",
+                      double beta = 1.0);
+/// 0.5 d^2 where |d| < delta, delta (|d| - 0.5 delta) elsewhere; delta must be positive.
+Tensor huber_loss(const Tensor& input, const Tensor& target, const std::string& reduction = "mean",
+                  double delta = 1.0);
+/// Kullback-Leibler divergence of log-probabilities `input` from `target` (probabilities, or
+/// log-probabilities with log_target). reduction: "mean" (over every element), "batchmean"
+/// (the sum over the first dim's size: the mathematical KL divergence), "sum" or "none".
+Tensor kl_div(const Tensor& input, const Tensor& target, const std::string& reduction = "mean",
+              bool log_target = false);
+/// 0.5 (log v + (input - target)^2 / v) with v = max(var, eps) (+ 0.5 log(2 pi) when full). var
+/// has the input's shape, or one dim fewer or of size 1 (one variance shared along it); the
+/// clamp does not stop var's gradient, as in PyTorch.
+Tensor gaussian_nll_loss(const Tensor& input, const Tensor& target, const Tensor& var, bool full = false,
+                         double eps = 1e-6, const std::string& reduction = "mean");
+Tensor gaussian_nll_loss(const Tensor& input, const Tensor& target, double var, bool full = false,
+                         double eps = 1e-6, const std::string& reduction = "mean");
 
 // ---- regularisation and normalisation ---------------------------------------------------------
 /// Zeroes elements with probability p and scales the rest by 1/(1-p) when `training`.
 Tensor dropout(const Tensor& x, double p = 0.5, bool training = true);
+/// dropout written into `x` (nothing is written when not training or p == 0).
+Tensor& dropout_(Tensor& x, double p = 0.5, bool training = true);
 /// Normalises over the trailing dims `normalized_shape`; weight and bias may be undefined.
 Tensor layer_norm(const Tensor& x, const Shape& normalized_shape, const Tensor& weight = Tensor(),
                   const Tensor& bias = Tensor(), double eps = 1e-5);

@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "activation.hpp"
+#include "activation_more.hpp"
 #include "vmath_kernels.hpp"
 
 namespace backprop::kernels::BP_VMATH_NS {
@@ -67,6 +68,12 @@ BP_VMATH_INSTANTIATE(TanhFn)
 BP_VMATH_INSTANTIATE(GeluFn)
 BP_VMATH_INSTANTIATE(GeluTanhFn)
 BP_VMATH_INSTANTIATE(SoftplusFn)
+BP_VMATH_INSTANTIATE(EluFn)
+BP_VMATH_INSTANTIATE(SiluFn)
+BP_VMATH_INSTANTIATE(MishFn)
+BP_VMATH_INSTANTIATE(SoftsignFn)
+BP_VMATH_INSTANTIATE(TanhshrinkFn)
+BP_VMATH_INSTANTIATE(LogSigmoidFn)
 #undef BP_VMATH_INSTANTIATE
 
 }  // namespace backprop::kernels::BP_VMATH_NS

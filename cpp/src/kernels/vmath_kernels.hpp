@@ -15,6 +15,12 @@ struct TanhFn;
 struct GeluFn;
 struct GeluTanhFn;
 struct SoftplusFn;
+struct EluFn;
+struct SiluFn;
+struct MishFn;
+struct SoftsignFn;
+struct TanhshrinkFn;
+struct LogSigmoidFn;
 
 template <class Fn, class T>
 struct VecKernels {
