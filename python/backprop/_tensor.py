@@ -3,6 +3,7 @@
 import numpy as np
 
 from ._core import Tensor
+from .utils.hooks import HookDict, RemovableHandle
 
 
 def _values(t):
@@ -70,3 +71,25 @@ Tensor.__array_priority__ = 1000  # NumPy defers binary operators to Tensor
 Tensor.tolist = _tolist
 Tensor.__iter__ = _iter
 Tensor.__format__ = _format
+
+
+_register_hook_in_core = Tensor.register_hook
+
+
+def _register_hook(self, hook):
+    """Runs `hook(grad)` on this tensor's gradient whenever it is computed; the hook may return a
+    replacement. Returns a handle whose remove() takes the hook off, as PyTorch's."""
+    hooks = HookDict()
+    handle = RemovableHandle(hooks)
+    key = handle.id
+    hooks[key] = hook
+
+    def run(grad):
+        fn = hooks.get(key)
+        return None if fn is None else fn(grad)
+
+    _register_hook_in_core(self, run)
+    return handle
+
+
+Tensor.register_hook = _register_hook
