@@ -225,12 +225,6 @@ def test_retain_grad_on_tensor_without_grad():
         bp.ones(2).retain_grad()
 
 
-def test_create_graph_is_refused_clearly():
-    x = bp.ones(2, requires_grad=True)
-    with pytest.raises(RuntimeError, match="create_graph"):
-        (x * 2).sum().backward(create_graph=True)
-
-
 def test_inplace_broadcast_into_smaller_output():
     x = bp.ones(3)
     with pytest.raises(ValueError):

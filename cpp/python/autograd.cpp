@@ -44,30 +44,32 @@ void bind_autograd(py::module_& m) {
   m.def("_set_grad_enabled", &set_grad_enabled, py::arg("mode"));
   m.def(
       "_backward",
-      [](py::handle tensors, py::handle grad_tensors, bool retain_graph) {
+      [](py::handle tensors, py::handle grad_tensors, bool retain_graph, bool create_graph) {
         std::vector<Tensor> outputs = tensors_or_one(tensors, "backward");
         std::vector<Tensor> grads = grads_arg(grad_tensors, outputs, "backward");
         py::gil_scoped_release release;
-        backward(outputs, grads, retain_graph);
+        backward(outputs, grads, retain_graph, create_graph);
       },
-      py::arg("tensors"), py::arg("grad_tensors") = py::none(), py::arg("retain_graph") = false);
+      py::arg("tensors"), py::arg("grad_tensors") = py::none(), py::arg("retain_graph") = false,
+      py::arg("create_graph") = false);
   m.def(
       "_grad",
-      [](py::handle outputs_arg, py::handle inputs_arg, py::handle grad_outputs, bool retain_graph, bool allow_unused) {
+      [](py::handle outputs_arg, py::handle inputs_arg, py::handle grad_outputs, bool retain_graph, bool allow_unused,
+         bool create_graph) {
         std::vector<Tensor> outputs = tensors_or_one(outputs_arg, "grad");
         std::vector<Tensor> inputs = tensors_or_one(inputs_arg, "grad");
         std::vector<Tensor> grads = grads_arg(grad_outputs, outputs, "grad");
         std::vector<Tensor> result;
         {
           py::gil_scoped_release release;
-          result = grad(outputs, inputs, grads, retain_graph, allow_unused);
+          result = grad(outputs, inputs, grads, retain_graph, allow_unused, create_graph);
         }
         py::tuple out(result.size());
         for (size_t i = 0; i < result.size(); ++i) out[i] = result[i].defined() ? py::cast(result[i]) : py::none();
         return out;
       },
       py::arg("outputs"), py::arg("inputs"), py::arg("grad_outputs") = py::none(), py::arg("retain_graph") = false,
-      py::arg("allow_unused") = false);
+      py::arg("allow_unused") = false, py::arg("create_graph") = false);
 }
 
 }  // namespace backprop::python

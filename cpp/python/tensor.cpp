@@ -213,11 +213,10 @@ void bind_tensor(py::module_& m, py::class_<Tensor>& cls) {
       .def(
           "backward",
           [](const Tensor& t, py::object gradient, py::object retain_graph, bool create_graph) {
-            if (create_graph) throw RuntimeError("backward: create_graph=True (higher-order gradients) is not supported");
             Tensor g = gradient.is_none() ? Tensor() : operand(gradient, t, "backward");
-            bool retain = retain_graph.is_none() ? false : retain_graph.cast<bool>();
+            bool retain = retain_graph.is_none() ? create_graph : retain_graph.cast<bool>();
             py::gil_scoped_release release;
-            t.backward(g, retain);
+            t.backward(g, retain, create_graph);
           },
           py::arg("gradient") = py::none(), py::arg("retain_graph") = py::none(), py::arg("create_graph") = false)
       .def("detach", &Tensor::detach)

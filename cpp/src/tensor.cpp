@@ -197,10 +197,10 @@ void Tensor::set_grad(const Tensor& grad) const {
 const std::shared_ptr<Node>& Tensor::grad_fn() const { return impl_->grad_fn; }
 bool Tensor::is_leaf() const { return impl_->grad_fn == nullptr; }
 
-void Tensor::backward(const Tensor& gradient, bool retain_graph) const {
+void Tensor::backward(const Tensor& gradient, bool retain_graph, bool create_graph) const {
   std::vector<Tensor> grads;
   if (gradient.defined()) grads.push_back(gradient);
-  backprop::backward({*this}, grads, retain_graph);
+  backprop::backward({*this}, grads, retain_graph, create_graph);
 }
 
 Tensor Tensor::detach() const {

@@ -95,14 +95,17 @@ std::vector<Tensor> record_custom_node(const std::shared_ptr<Node>& node, const 
                                        const std::vector<Tensor>& outputs, const std::vector<bool>& differentiable);
 
 /// Runs backward from `outputs`, accumulating into the .grad of every leaf that requires grad.
+/// With `create_graph` the backward pass is itself recorded (grad mode is on while nodes run), so
+/// the gradients it produces can be differentiated again; callers usually retain the graph then.
 void backward(const std::vector<Tensor>& outputs, const std::vector<Tensor>& grad_outputs = {},
-              bool retain_graph = false);
+              bool retain_graph = false, bool create_graph = false);
 
 /// Gradients of `outputs` with respect to `inputs`, without touching any .grad. An input the
-/// outputs do not depend on throws unless allow_unused, which gives an undefined Tensor.
+/// outputs do not depend on throws unless allow_unused, which gives an undefined Tensor. With
+/// `create_graph` the returned gradients carry a graph of their own (higher-order gradients).
 std::vector<Tensor> grad(const std::vector<Tensor>& outputs, const std::vector<Tensor>& inputs,
                          const std::vector<Tensor>& grad_outputs = {}, bool retain_graph = false,
-                         bool allow_unused = false);
+                         bool allow_unused = false, bool create_graph = false);
 
 /// Anomaly mode, off by default and process-wide as PyTorch's. When on, every node records its
 /// forward trace (through the function given to set_anomaly_trace_fn) and backward checks every

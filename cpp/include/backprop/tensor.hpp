@@ -82,8 +82,9 @@ class Tensor {
   void set_grad(const Tensor& grad) const;
   const std::shared_ptr<Node>& grad_fn() const;
   bool is_leaf() const;
-  /// Runs backward from this tensor. A non-scalar needs `gradient` of the same shape.
-  void backward(const Tensor& gradient = Tensor(), bool retain_graph = false) const;
+  /// Runs backward from this tensor. A non-scalar needs `gradient` of the same shape. With
+  /// `create_graph` the gradients written to .grad carry a graph (see backprop::backward).
+  void backward(const Tensor& gradient = Tensor(), bool retain_graph = false, bool create_graph = false) const;
   /// A tensor sharing storage with this one but outside the graph.
   Tensor detach() const;
   /// Takes this tensor out of the graph in place: no grad_fn, requires_grad false.

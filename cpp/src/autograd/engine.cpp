@@ -102,11 +102,21 @@ struct Capture {
 // the gradients reaching the captured nodes are returned instead, and only the part of the
 // graph leading to them runs.
 std::vector<Tensor> run_engine(const std::vector<Tensor>& outputs, const std::vector<Tensor>& grad_outputs,
-                               bool retain_graph, const std::vector<Tensor>* inputs, const char* caller) {
+                               bool retain_graph, bool create_graph, const std::vector<Tensor>* inputs,
+                               const char* caller) {
   if (!grad_outputs.empty() && grad_outputs.size() != outputs.size())
     throw ShapeError(std::string(caller) + ": got " + std::to_string(grad_outputs.size()) + " gradients for " +
                      std::to_string(outputs.size()) + " outputs");
-  NoGradGuard no_grad;
+  // Nodes run with grad mode on exactly when the backward pass is to be recorded: backward
+  // formulas written in differentiable ops then record themselves.
+  struct GradModeScope {
+    bool prev = is_grad_enabled();
+    explicit GradModeScope(bool on) { set_grad_enabled(on); }
+    ~GradModeScope() { set_grad_enabled(prev); }
+  } grad_mode(create_graph);
+  // The recorded gradients reach back into this graph's nodes (saved outputs unpack with their
+  // node as grad_fn), so a recorded backward always keeps it.
+  retain_graph = retain_graph || create_graph;
 
   struct Root {
     std::shared_ptr<Node> node;
@@ -243,13 +253,15 @@ std::vector<Tensor> run_engine(const std::vector<Tensor>& outputs, const std::ve
 
 }  // namespace
 
-void backward(const std::vector<Tensor>& outputs, const std::vector<Tensor>& grad_outputs, bool retain_graph) {
-  run_engine(outputs, grad_outputs, retain_graph, nullptr, "backward");
+void backward(const std::vector<Tensor>& outputs, const std::vector<Tensor>& grad_outputs, bool retain_graph,
+              bool create_graph) {
+  run_engine(outputs, grad_outputs, retain_graph, create_graph, nullptr, "backward");
 }
 
 std::vector<Tensor> grad(const std::vector<Tensor>& outputs, const std::vector<Tensor>& inputs,
-                         const std::vector<Tensor>& grad_outputs, bool retain_graph, bool allow_unused) {
-  std::vector<Tensor> result = run_engine(outputs, grad_outputs, retain_graph, &inputs, "grad");
+                         const std::vector<Tensor>& grad_outputs, bool retain_graph, bool allow_unused,
+                         bool create_graph) {
+  std::vector<Tensor> result = run_engine(outputs, grad_outputs, retain_graph, create_graph, &inputs, "grad");
   for (size_t i = 0; i < result.size(); ++i) {
     if (!result[i].defined() && !allow_unused)
       throw RuntimeError("grad: input " + std::to_string(i) +

@@ -1,9 +1,11 @@
 // relu, leaky_relu, sigmoid, tanh, gelu, softplus. Formulas and derivatives live once in
 // kernels/activation.hpp (shared with the fused Linear+activation); each backward is one fused
 // pass over (grad, saved) that yields the input gradient directly.
+#include <cmath>
 #include <type_traits>
 
 #include "../kernels/activation.hpp"
+#include "derivative.hpp"
 #include "elementwise.hpp"
 #include "op.hpp"
 
@@ -27,6 +29,7 @@ struct ActivationOp : OpBase {
   }
   std::vector<Tensor> backward(const Tensor& g) {
     Fn fn = fn_;
+    if (is_grad_enabled()) return {g * derivative::of(fn, saved(slot_))};
     if (Tensor d = map_activation_grad(fn, g, saved(slot_), op_); d.defined()) return {d};
     // Gradients are floating; the constexpr branch keeps the dispatcher's other dtypes from
     // instantiating the formulas.
@@ -36,6 +39,19 @@ struct ActivationOp : OpBase {
       else
         return gv;
     })};
+  }
+};
+
+struct NormalCdf : OpBase {
+  static constexpr const char* kName = "NormalCdfBackward0";
+  int x_ = -1;
+  Tensor forward(const Tensor& x) {
+    x_ = save(x);
+    return map_unary(x, "normal_cdf", [](auto v) { return static_cast<decltype(v)>(0.5 * std::erfc(-v * M_SQRT1_2)); });
+  }
+  std::vector<Tensor> backward(const Tensor& g) {
+    Tensor x = saved(x_);
+    return {g * (exp(x * x * -0.5) * (M_2_SQRTPI * M_SQRT1_2 * 0.5))};
   }
 };
 
@@ -70,6 +86,7 @@ struct Softplus : ActivationOp<kernels::SoftplusFn> {
 
 }  // namespace
 
+Tensor normal_cdf(const Tensor& x) { return record(NormalCdf{}, x); }
 Tensor relu(const Tensor& x) { return record(Relu{}, x); }
 Tensor leaky_relu(const Tensor& x, double negative_slope) { return record(LeakyRelu(negative_slope), x); }
 Tensor sigmoid(const Tensor& x) { return record(Sigmoid{}, x); }

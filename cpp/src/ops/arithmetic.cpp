@@ -103,6 +103,7 @@ struct Pow : OpBase {
     return out;
   }
   std::vector<Tensor> backward(const Tensor& g) {
+    if (is_grad_enabled()) return differentiable_backward(g);
     Tensor a = saved(a_), b = saved(b_);
     Tensor ga, gb;
     if (needs(0)) {
@@ -119,6 +120,18 @@ struct Pow : OpBase {
         return (u == T(0) && v >= T(0)) ? T(0) : static_cast<T>(r * std::log(u));
       });
       gb = g * d;
+    }
+    return {ga, gb};
+  }
+  // The same formulas in ops, for a recorded backward; the zero cases are constant masks.
+  std::vector<Tensor> differentiable_backward(const Tensor& g) {
+    Tensor a = saved(a_), b = saved(b_);
+    Tensor zero = zeros({}, g.dtype());
+    Tensor ga, gb;
+    if (needs(0)) ga = g * where(eq(b, zero), zero, b * pow(a, b - 1.0));
+    if (needs(1)) {
+      Tensor zero_base = logical_and(eq(a, zero), ge(b, zero));
+      gb = g * where(zero_base, zero, saved(out_) * log(where(zero_base, ones({}, a.dtype()), a)));
     }
     return {ga, gb};
   }

@@ -3,6 +3,7 @@
 // pre-activation gradient in one pass before the two GEMMs.
 #include "../kernels/activation.hpp"
 #include "../kernels/gemm.hpp"
+#include "derivative.hpp"
 #include "elementwise.hpp"
 #include "op.hpp"
 
@@ -51,6 +52,7 @@ struct LinearActivation : OpBase {
 
   std::vector<Tensor> backward(const Tensor& g) {
     Tensor y = saved(out_);
+    if (is_grad_enabled()) return differentiable_backward(g, y);
     Tensor gc = g.contiguous();
     Tensor pre = make_tensor(y.shape(), y.dtype());
     BP_DISPATCH_FLOATING(y.dtype(), "linear_activation_backward", {
@@ -77,6 +79,18 @@ struct LinearActivation : OpBase {
                                 gw.data<scalar_t>(), K, false);
       }
     });
+    if (needs(2)) gb = sum(pre, {0});
+    return {gx, gw, gb};
+  }
+
+  // Recorded backward (create_graph): the composite of differentiable ops instead of the fused
+  // pass; y is the output with this node as grad_fn.
+  std::vector<Tensor> differentiable_backward(const Tensor& g, const Tensor& y) {
+    Tensor pre;
+    with_functor(act_, [&](auto fn) { pre = g * derivative::of(fn, y); });
+    Tensor gx, gw, gb;
+    if (needs(0)) gx = matmul(pre, saved(w_));
+    if (needs(1)) gw = matmul(pre.t(), saved(x_));
     if (needs(2)) gb = sum(pre, {0});
     return {gx, gw, gb};
   }

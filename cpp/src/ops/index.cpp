@@ -29,6 +29,49 @@ Layout layout_around(const Shape& shape, int64_t dim) {
   return l;
 }
 
+// index_select's backward (rows of g added into zeros) as an op, for recorded backward passes:
+// its own backward is index_select again.
+struct IndexAddRows : OpBase {
+  static constexpr const char* kName = "IndexAddBackward0";
+  int64_t dim_;
+  Shape shape_;
+  int index_ = -1;
+  IndexAddRows(int64_t dim, Shape shape) : dim_(dim), shape_(std::move(shape)) {}
+  Tensor forward(const Tensor& g, const Tensor& index) {
+    index_ = save(index);
+    Tensor out = zeros(shape_, g.dtype());
+    Tensor gc = g.contiguous();
+    Layout l = layout_around(shape_, dim_);
+    BP_DISPATCH_FLOATING(g.dtype(), "index_select_backward", {
+      kernels::add_rows(gc.data<scalar_t>(), out.data<scalar_t>(), index.data<int64_t>(), index.numel(), l.outer,
+                        l.size, l.inner);
+    });
+    return out;
+  }
+  std::vector<Tensor> backward(const Tensor& gg) { return {index_select(gg, dim_, saved(index_)), Tensor()}; }
+};
+
+// gather's backward (scatter-add into zeros) as an op; its own backward is gather again.
+struct GatherScatterAdd : OpBase {
+  static constexpr const char* kName = "ScatterAddBackward0";
+  int64_t dim_;
+  Shape shape_;
+  int index_ = -1;
+  GatherScatterAdd(int64_t dim, Shape shape) : dim_(dim), shape_(std::move(shape)) {}
+  Tensor forward(const Tensor& g, const Tensor& index) {
+    index_ = save(index);
+    Tensor out = zeros(shape_, g.dtype());
+    Tensor gc = g.contiguous();
+    Shape xs = contiguous_strides(shape_);
+    BP_DISPATCH_FLOATING(g.dtype(), "gather_backward", {
+      kernels::gather_backward(gc.data<scalar_t>(), out.data<scalar_t>(), index.data<int64_t>(),
+                               index.shape().data(), xs.data(), index.dim(), dim_, index.numel());
+    });
+    return out;
+  }
+  std::vector<Tensor> backward(const Tensor& gg) { return {gather(gg, dim_, saved(index_)), Tensor()}; }
+};
+
 struct IndexSelect : OpBase {
   static constexpr const char* kName = "IndexSelectBackward0";
   int64_t dim_;
@@ -60,6 +103,7 @@ struct IndexSelect : OpBase {
     return out;
   }
   std::vector<Tensor> backward(const Tensor& g) {
+    if (is_grad_enabled()) return {record(IndexAddRows(dim_, in_shape_), g, saved(index_)), Tensor()};
     Tensor out = zeros(in_shape_, g.dtype());
     Tensor gc = g.contiguous();
     Tensor index = saved(index_);
@@ -105,6 +149,7 @@ struct Gather : OpBase {
   }
   std::vector<Tensor> backward(const Tensor& g) {
     Tensor index = saved(index_);
+    if (is_grad_enabled()) return {record(GatherScatterAdd(dim_, in_shape_), g, index), Tensor()};
     Tensor out = zeros(in_shape_, g.dtype());
     Tensor gc = g.contiguous();
     Shape xs = contiguous_strides(in_shape_);
@@ -159,6 +204,7 @@ struct IndexPut : OpBase {
     return out;
   }
   std::vector<Tensor> backward(const Tensor& g) {
+    if (is_grad_enabled() && row_ > 0) return differentiable_backward(g);
     Tensor gc = g.contiguous();
     std::vector<Tensor> grads(inputs_);
     int64_t npos = static_cast<int64_t>(offsets_.size());
@@ -177,6 +223,29 @@ struct IndexPut : OpBase {
         });
       }
       grads[0] = gx;
+    }
+    return grads;
+  }
+  // For a recorded backward: the values' gradient gathers whole rows of g (index_select, which
+  // differentiates again), and x's gradient is g times a constant mask of the rows not written.
+  std::vector<Tensor> differentiable_backward(const Tensor& g) {
+    std::vector<Tensor> grads(inputs_);
+    int64_t npos = static_cast<int64_t>(offsets_.size());
+    if (needs(1)) {
+      Tensor rows = make_tensor({npos}, DType::Int64);
+      for (int64_t p = 0; p < npos; ++p) rows.data<int64_t>()[p] = offsets_[static_cast<size_t>(p)] / row_;
+      grads[1] = reshape(index_select(reshape(g, {g.numel() / row_, row_}), 0, rows), values_shape_);
+    }
+    if (needs(0)) {
+      if (accumulate_) {
+        grads[0] = g;
+      } else {
+        Tensor keep = ones(g.shape(), g.dtype());
+        BP_DISPATCH_FLOATING(g.dtype(), "index_put_backward", {
+          kernels::zero_offset_rows(keep.data<scalar_t>(), offsets_.data(), npos, row_);
+        });
+        grads[0] = g * keep;
+      }
     }
     return grads;
   }

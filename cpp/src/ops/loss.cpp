@@ -29,7 +29,7 @@ struct CrossEntropyIndices : OpBase {
   static constexpr const char* kName = "CrossEntropyLossBackward0";
   double smoothing_;
   int64_t ignore_;
-  int probs_ = -1, target_ = -1, weight_ = -1;
+  int probs_ = -1, target_ = -1, weight_ = -1, x_ = -1;
   Tensor weight_arg_;  // read by forward, then kept only as a saved tensor
   CrossEntropyIndices(double smoothing, int64_t ignore, Tensor weight)
       : smoothing_(smoothing), ignore_(ignore), weight_arg_(std::move(weight)) {}
@@ -51,13 +51,16 @@ struct CrossEntropyIndices : OpBase {
       kernels::cross_entropy_index_forward(logp.data<scalar_t>(), t, weight_arg_.data<scalar_t>(),
                                            out.data<scalar_t>(), N, C, ignore_, eps);
     });
+    if (recording()) saved_.reserve(4);
     probs_ = save(logp);
     target_ = save(tc);
     weight_ = save(weight_arg_);
+    x_ = save(x);  // by handle: only a recorded backward reads it
     weight_arg_ = Tensor();
     return out;
   }
   std::vector<Tensor> backward(const Tensor& g) {
+    if (is_grad_enabled()) return differentiable_backward(g);
     Tensor logp = saved(probs_), tc = saved(target_), weight = saved(weight_);
     int64_t N = logp.shape()[0], C = logp.shape()[1];
     Tensor gc = g.contiguous();
@@ -70,6 +73,25 @@ struct CrossEntropyIndices : OpBase {
     });
     return {dx, Tensor()};
   }
+  // The loss is -sum_c A[n, c] logp[n, c] with constant A (the weighted, smoothed target), so
+  // dx = g (softmax(x) rowsum(A) - A): written in ops on x for a recorded backward.
+  std::vector<Tensor> differentiable_backward(const Tensor& g) {
+    Tensor x = saved(x_), tc = saved(target_), weight = saved(weight_);
+    int64_t N = x.shape()[0], C = x.shape()[1];
+    Tensor a = zeros({N, C}, x.dtype());
+    const int64_t* t = tc.data<int64_t>();
+    double eps = smoothing_;
+    BP_DISPATCH_FLOATING(x.dtype(), "cross_entropy_backward", {
+      const scalar_t* w = weight.data<scalar_t>();
+      scalar_t* ap = a.data<scalar_t>();
+      for (int64_t n = 0; n < N; ++n) {
+        if (t[n] == ignore_) continue;
+        for (int64_t c = 0; c < C; ++c) ap[n * C + c] = static_cast<scalar_t>(eps / static_cast<double>(C)) * w[c];
+        ap[n * C + t[n]] += static_cast<scalar_t>(1 - eps) * w[t[n]];
+      }
+    });
+    return {unsqueeze(g, 1) * (softmax(x, 1) * sum(a, {1}, true) - a), Tensor()};
+  }
 };
 
 // Per-sample loss of logits (N, C) against class probabilities (N, C).
@@ -77,7 +99,7 @@ struct CrossEntropyProbs : OpBase {
   static constexpr const char* kName = "CrossEntropyLossBackward0";
   double smoothing_;
   Tensor weight_arg_;
-  int logp_ = -1, q_ = -1, weight_ = -1;
+  int logp_ = -1, q_ = -1, weight_ = -1, x_ = -1, target_ = -1;
   CrossEntropyProbs(double smoothing, Tensor weight) : smoothing_(smoothing), weight_arg_(std::move(weight)) {}
   Tensor forward(const Tensor& x, const Tensor& target) {
     int64_t N = x.shape()[0], C = x.shape()[1];
@@ -91,14 +113,26 @@ struct CrossEntropyProbs : OpBase {
       kernels::cross_entropy_prob_forward(logp.data<scalar_t>(), q.data<scalar_t>(), weight_arg_.data<scalar_t>(),
                                           out.data<scalar_t>(), N, C);
     });
+    if (recording()) saved_.reserve(5);
     logp_ = save(logp);
     q_ = save(q);
     weight_ = save(weight_arg_);
+    // By handle: only a recorded backward reads them, to rebuild logp and q in ops.
+    x_ = save(x);
+    target_ = save(target);
     weight_arg_ = Tensor();
     return out;
   }
   std::vector<Tensor> backward(const Tensor& g) {
-    Tensor logp = saved(logp_), q = saved(q_), w = saved(weight_);
+    Tensor logp, q, w = saved(weight_);
+    if (is_grad_enabled()) {
+      logp = log_softmax(saved(x_), 1);
+      q = saved(target_);
+      if (smoothing_ > 0) q = q * (1 - smoothing_) + smoothing_ / static_cast<double>(logp.shape()[1]);
+    } else {
+      logp = saved(logp_);
+      q = saved(q_);
+    }
     Tensor gcol = unsqueeze(g, 1);
     Tensor gx, gt;
     if (needs(0)) {
@@ -139,12 +173,14 @@ struct NllLoss : OpBase {
   std::vector<Tensor> backward(const Tensor& g) {
     Tensor tc = saved(target_), weight = saved(weight_);
     Tensor dx = zeros(shape_, g.dtype());
-    Tensor gc = g.contiguous();
+    // A recorded backward scales the constant pattern (g = 1) by g in ops instead.
+    Tensor gc = is_grad_enabled() ? ones(g.shape(), g.dtype()) : g.contiguous();
     int64_t N = shape_[0], C = shape_[1];
     const int64_t* t = tc.data<int64_t>();
     BP_DISPATCH_FLOATING(g.dtype(), "nll_loss_backward", {
       kernels::nll_backward(t, weight.data<scalar_t>(), gc.data<scalar_t>(), dx.data<scalar_t>(), N, C, ignore_);
     });
+    if (is_grad_enabled()) return {unsqueeze(g, 1) * dx, Tensor()};
     return {dx, Tensor()};
   }
 };
@@ -178,6 +214,15 @@ struct BceWithLogits : OpBase {
     Tensor x = saved(x_), t = saved(t_), weight = saved(weight_), pos_weight = saved(pos_weight_);
     Tensor gw = g * weight;
     Tensor gx, gt;
+    if (is_grad_enabled()) {
+      // The same formulas in ops, for a recorded backward.
+      if (needs(0)) gx = gw * (sigmoid(x) * (pos_weight * t + 1.0 - t) - pos_weight * t);
+      if (needs(1)) {
+        Tensor log_sigmoid = neg(log(exp(neg(abs(x))) + 1.0) + relu(neg(x)));
+        gt = gw * neg(x + (pos_weight - 1.0) * log_sigmoid);
+      }
+      return {gx, gt};
+    }
     if (needs(0))
       gx = gw * map_ternary(x, t, pos_weight, "bce_backward", [](auto v, auto tv, auto pw) {
              using T = decltype(v);

@@ -24,6 +24,8 @@ void batched_gemm(const Tensor& x, const Tensor& y, const Tensor& out, bool accu
   });
 }
 
+Tensor bmm3(const Tensor& a, const Tensor& b);
+
 // Batched product of 3-D operands [B, M, K] @ [B, K, N] (B may be 1 on either side).
 struct Bmm : OpBase {
   static constexpr const char* kName = "BmmBackward0";
@@ -38,6 +40,12 @@ struct Bmm : OpBase {
   }
   std::vector<Tensor> backward(const Tensor& g) {
     Tensor ga, gb;
+    if (is_grad_enabled()) {
+      // Recorded backward: the same products as ops, so they differentiate again.
+      if (needs(0)) ga = bmm3(g, transpose(saved(b_), 1, 2));
+      if (needs(1)) gb = bmm3(transpose(saved(a_), 1, 2), g);
+      return {ga, gb};
+    }
     Tensor gc = g.contiguous();
     if (needs(0)) {
       Tensor b = saved(b_);

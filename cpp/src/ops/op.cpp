@@ -23,7 +23,16 @@ Tensor OpBase::saved(int slot) const {
                        "after they have already been freed). Saved intermediate values of the graph are freed when "
                        "you call .backward() or autograd.grad(). Specify retain_graph=True if you need to backward "
                        "through the graph a second time");
-  return saved_.at(static_cast<size_t>(slot)).unpack(name_);
+  const SavedTensor& s = saved_.at(static_cast<size_t>(slot));
+  Tensor t = s.unpack(name_);
+  if (!s.is_output() || !node_ || !t.defined() || !is_grad_enabled()) return t;
+  // The op's own output, for a backward being recorded: the same storage, made output
+  // output_nr of this node again, so the recorded gradient depends on the inputs through it.
+  Tensor alias = make_view(t, t.shape(), t.strides(), t.offset());
+  alias.impl()->grad_fn = node_->shared_from_this();
+  alias.impl()->output_nr = s.output_nr();
+  alias.impl()->requires_grad = true;
+  return alias;
 }
 
 namespace detail {

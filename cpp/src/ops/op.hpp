@@ -29,7 +29,9 @@ namespace backprop {
 
 /// A tensor kept for backward, with the storage version it had when it was saved. Inputs are
 /// kept by handle; the op's own output is re-saved detached (see record_impl), since holding it
-/// with its grad_fn would make a reference cycle through this node.
+/// with its grad_fn would make a reference cycle through this node. A backward that is being
+/// recorded (create_graph) gets the output back as an alias whose grad_fn is the node again (see
+/// OpBase::saved), so gradients flow through it to the op's inputs.
 class SavedTensor {
  public:
   SavedTensor() = default;
@@ -40,12 +42,19 @@ class SavedTensor {
         numel_(t.defined() ? t.numel() : 0) {}
   Tensor unpack(const char* op) const;
   const Tensor& data() const { return data_; }
-  void detach_from(const Tensor& output) {
-    if (data_.impl() == output.impl()) data_ = data_.detach();
+  void detach_from(const Tensor& output, uint32_t output_nr = 0) {
+    if (data_.impl() != output.impl()) return;
+    data_ = data_.detach();
+    is_output_ = true;
+    output_nr_ = output_nr;
   }
+  bool is_output() const { return is_output_; }
+  uint32_t output_nr() const { return output_nr_; }
 
  private:
   Tensor data_;
+  bool is_output_ = false;
+  uint32_t output_nr_ = 0;
   uint64_t version_ = 0;
   // Also checked on unpack: `.data = other` swaps a tensor's storage and geometry in place.
   const void* storage_ = nullptr;
@@ -82,6 +91,9 @@ class OpBase {
   bool recording_ = false;
   bool released_ = false;
   const char* name_ = "";
+  // The node that holds this op, set while a recorded backward runs (create_graph): saved
+  // outputs are then unpacked with it as their grad_fn. Null otherwise.
+  Node* node_ = nullptr;
 
  protected:
   Tensor saved(int slot) const;
@@ -113,6 +125,7 @@ class OpNode final : public Node {
   // gradient arrived, so the single slot is defined here.
   std::vector<Tensor> apply(std::vector<Tensor>&& grad_outputs) override {
     const Tensor& grad_output = grad_outputs[0];
+    op_.node_ = is_grad_enabled() ? this : nullptr;
     std::vector<Tensor> grads = op_.backward(grad_output);
     detail::fit_to_inputs(grads, inputs_, &grad_output.shape());
     return grads;
@@ -137,6 +150,7 @@ class MultiOpNode final : public Node {
   MultiOpNode(Op&& op, InputMetas inputs) : op_(std::move(op)), inputs_(std::move(inputs)) {}
 
   std::vector<Tensor> apply(std::vector<Tensor>&& grad_outputs) override {
+    op_.node_ = is_grad_enabled() ? this : nullptr;
     std::vector<Tensor> grads = op_.backward(grad_outputs);
     detail::fit_to_inputs(grads, inputs_, nullptr);
     return grads;
@@ -202,7 +216,7 @@ std::vector<Tensor> record_multi_impl(Op& op, InputList inputs, Forward&& forwar
     outs = forward();
   }
   for (SavedTensor& saved : op.saved_)
-    for (const Tensor& out : outs) saved.detach_from(out);
+    for (size_t k = 0; k < outs.size(); ++k) saved.detach_from(outs[k], static_cast<uint32_t>(k));
   InputMetas meta;
   meta.reserve(inputs.size);
   for (const Tensor* t : inputs)

@@ -162,9 +162,14 @@ struct ExtremumDim : OpBase {
     int64_t outer = 1, R = in_shape_.empty() ? 1 : in_shape_[dim_], inner = 1;
     for (int64_t d = 0; d < dim_; ++d) outer *= in_shape_[d];
     for (int64_t d = dim_ + 1; d < static_cast<int64_t>(in_shape_.size()); ++d) inner *= in_shape_[d];
+    if (is_grad_enabled()) {
+      // Recorded backward: the gradient times a constant one-hot mask of the chosen elements.
+      gk = ones_like(gk.detach());
+    }
     BP_DISPATCH_FLOATING(g.dtype(), "max_backward", {
       kernels::scatter_middle(gk.data<scalar_t>(), idx.data<int64_t>(), out.data<scalar_t>(), outer, R, inner);
     });
+    if (is_grad_enabled()) return {expand(contiguous_keepdim(g), in_shape_) * out};
     return {out};
   }
   Tensor contiguous_keepdim(const Tensor& t) const {

@@ -182,13 +182,35 @@ struct Slice : OpBase {
     strides[dim_] *= step_;
     return view_of(x, shape, strides, offset);
   }
-  std::vector<Tensor> backward(const Tensor& g) {
-    Tensor z = zeros(in_shape_, g.dtype());
-    Slice geometry(dim_, start_, end_, step_, select_);
+  std::vector<Tensor> backward(const Tensor& g);
+};
+
+// Slice's backward as an op: g written into the sliced region of zeros. A recorded backward
+// (create_graph) uses it, and its own backward is the slice again.
+struct SliceScatter : OpBase {
+  static constexpr const char* kName = "SliceScatterBackward0";
+  Slice geometry_;
+  explicit SliceScatter(const Slice& geometry) : geometry_(geometry) {}
+  Tensor forward(const Tensor& g) {
+    Tensor z = zeros(geometry_.in_shape_, g.dtype());
+    Slice geometry = geometry_;
     copy_into(geometry.region(z), g);
-    return {z};
+    return z;
+  }
+  std::vector<Tensor> backward(const Tensor& gg) {
+    const Slice& s = geometry_;
+    return {record(Slice(s.dim_, s.start_, s.end_, s.step_, s.select_), gg)};
   }
 };
+
+std::vector<Tensor> Slice::backward(const Tensor& g) {
+  Slice geometry(dim_, start_, end_, step_, select_);
+  geometry.in_shape_ = in_shape_;
+  if (is_grad_enabled()) return {record(SliceScatter(geometry), g)};
+  Tensor z = zeros(in_shape_, g.dtype());
+  copy_into(geometry.region(z), g);
+  return {z};
+}
 
 struct Cat : OpBase {
   static constexpr const char* kName = "CatBackward0";

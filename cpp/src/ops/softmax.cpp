@@ -38,6 +38,11 @@ struct Softmax : OpBase {
   }
   std::vector<Tensor> backward(const Tensor& g) {
     Tensor y = saved(out_);
+    if (is_grad_enabled()) {
+      // Recorded backward: y is the output with this node as grad_fn, so these differentiate again.
+      if (kLog) return {g - exp(y) * sum(g, {dim_}, true)};
+      return {y * (g - sum(g * y, {dim_}, true))};
+    }
     Tensor gc = g.contiguous();
     Geometry geo = around(y.shape(), dim_);
     Tensor dx = make_tensor(y.shape(), y.dtype());

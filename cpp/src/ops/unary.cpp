@@ -69,6 +69,12 @@ struct Abs : OpBase {
   }
   std::vector<Tensor> backward(const Tensor& g) {
     Tensor x = saved(x_);
+    // Recorded backward: g times sign(x), the sign a constant.
+    if (is_grad_enabled())
+      return {g * map_unary(x.detach(), "abs_backward", [](auto v) {
+                using T = decltype(v);
+                return v > 0 ? T(1) : (v < 0 ? T(-1) : (v != v ? v : T(0)));
+              })};
     return {map_binary(g, x, g.dtype(), "abs_backward", [](auto gv, auto v) {
       using T = decltype(gv);
       return v > 0 ? gv : (v < 0 ? -gv : (v != v ? v : T(0)));
@@ -117,6 +123,11 @@ struct Clamp : OpBase {
   }
   std::vector<Tensor> backward(const Tensor& g) {
     double lo = lo_, hi = hi_;
+    if (is_grad_enabled())
+      return {g * map_unary(saved(x_).detach(), "clamp_backward", [lo, hi](auto v) {
+                using T = decltype(v);
+                return (v >= static_cast<T>(lo) && v <= static_cast<T>(hi)) ? T(1) : T(0);
+              })};
     return {map_binary(g, saved(x_), g.dtype(), "clamp_backward", [lo, hi](auto gv, auto v) {
       using T = decltype(gv);
       return (v >= static_cast<T>(lo) && v <= static_cast<T>(hi)) ? gv : T(0);

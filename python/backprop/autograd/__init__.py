@@ -59,17 +59,23 @@ class set_grad_enabled(_GradMode):
         return False
 
 
-def backward(tensors, grad_tensors=None, retain_graph=None):
-    """Accumulates gradients of `tensors` into the .grad of every leaf they depend on."""
-    _core._backward(tensors, grad_tensors, bool(retain_graph))
+def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False):
+    """Accumulates gradients of `tensors` into the .grad of every leaf they depend on.
+
+    With create_graph=True the backward pass is recorded, so the .grad it writes can be
+    differentiated again; retain_graph then defaults to True."""
+    retain = create_graph if retain_graph is None else retain_graph
+    _core._backward(tensors, grad_tensors, bool(retain), bool(create_graph))
 
 
 def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False, allow_unused=False):
-    """Gradients of `outputs` with respect to `inputs`, returned as a tuple; leaves' .grad untouched."""
-    if create_graph:
-        raise RuntimeError("grad: create_graph=True (higher-order gradients) is not supported")
+    """Gradients of `outputs` with respect to `inputs`, returned as a tuple; leaves' .grad untouched.
+
+    With create_graph=True the gradients carry a graph of their own, for gradients of gradients;
+    retain_graph then defaults to True."""
     single = isinstance(inputs, Tensor)
-    result = _core._grad(outputs, inputs, grad_outputs, bool(retain_graph), allow_unused)
+    retain = create_graph if retain_graph is None else retain_graph
+    result = _core._grad(outputs, inputs, grad_outputs, bool(retain), allow_unused, bool(create_graph))
     return result if not single else (result[0],)
 
 
@@ -123,10 +129,10 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True):
             orig = flat[e]
             flat[e] = orig + eps
             with no_grad():
-                plus = [o.numpy().reshape(-1).copy() for o in _float_outputs(fn(*xs))]
+                plus = [o.detach().numpy().reshape(-1).copy() for o in _float_outputs(fn(*xs))]
             flat[e] = orig - eps
             with no_grad():
-                minus = [o.numpy().reshape(-1).copy() for o in _float_outputs(fn(*xs))]
+                minus = [o.detach().numpy().reshape(-1).copy() for o in _float_outputs(fn(*xs))]
             flat[e] = orig
             for o in range(len(outputs)):
                 numeric[o][:, e] = (plus[o] - minus[o]) / (2 * eps)
@@ -144,6 +150,45 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True):
                     raise GradcheckError(msg)
                 return False
     return True
+
+
+def gradgradcheck(fn, inputs, grad_outputs=None, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True, seed=0):
+    """Checks second derivatives of `fn` against central differences of its first gradient, in float64.
+
+    The first gradient (vector-Jacobian products with `grad_outputs`, random normal ones when not
+    given) is computed with create_graph=True as a function of the inputs and of the grad_outputs,
+    and gradcheck then compares its backward with finite differences. Returns True, or raises
+    GradcheckError (returns False with raise_exception=False).
+    """
+    originals = _as_tuple(inputs)
+    xs = [x.detach().double().clone().requires_grad_(x.requires_grad)
+          if isinstance(x, Tensor) and x.is_floating_point() else x for x in originals]
+    checked = [i for i, x in enumerate(xs) if isinstance(x, Tensor) and x.requires_grad]
+    if not checked:
+        raise ValueError("gradgradcheck: no input requires grad; set requires_grad=True on at least one")
+    with enable_grad():
+        outputs = _float_outputs(fn(*xs))
+    if grad_outputs is None:
+        rng = np.random.default_rng(seed)
+        vs = [_core.from_numpy(rng.normal(size=tuple(o.shape))).clone().requires_grad_(True) for o in outputs]
+    else:
+        vs = [v.detach().double().clone().requires_grad_(True) for v in _as_tuple(grad_outputs)]
+    if len(vs) != len(outputs):
+        raise ValueError(f"gradgradcheck: got {len(vs)} grad_outputs for {len(outputs)} floating outputs")
+    n = len(xs)
+
+    def first_gradient(*args):
+        ins, seeds = args[:n], args[n:]
+        with enable_grad():
+            pairs = [(o, v) for o, v in zip(_float_outputs(fn(*ins)), seeds) if o.requires_grad]
+            if not pairs:
+                return ()
+            grads = grad([o for o, _ in pairs], [ins[i] for i in checked], [v for _, v in pairs],
+                         create_graph=True, allow_unused=True)
+        # Gradients that do not depend on anything differentiable have no second derivative to check.
+        return tuple(g for g in grads if g is not None and g.requires_grad)
+
+    return gradcheck(first_gradient, list(xs) + vs, eps=eps, atol=atol, rtol=rtol, raise_exception=raise_exception)
 
 
 def _version(t):
