@@ -17,6 +17,9 @@ std::atomic<bool> g_anomaly_check_nan{true};
 std::function<std::string()> g_anomaly_trace_fn;
 // Nodes whose destruction was deferred by an outer ~Node; see ~Node.
 thread_local std::vector<std::shared_ptr<Node>>* t_pending_teardown = nullptr;
+// Set while a leaf's AccumulateGrad is made under its lock: the trace function may wait for
+// Python's GIL, whose holder may be waiting for that lock. A leaf's node has no forward call anyway.
+thread_local bool t_no_trace = false;
 
 }  // namespace
 
@@ -32,7 +35,7 @@ void set_detect_anomaly(bool enabled, bool check_nan) {
 void set_anomaly_trace_fn(std::function<std::string()> fn) { g_anomaly_trace_fn = std::move(fn); }
 
 Node::Node() : sequence_nr_(g_next_sequence_nr.fetch_add(1, std::memory_order_relaxed)) {
-  if (g_anomaly_enabled.load(std::memory_order_relaxed) && g_anomaly_trace_fn) {
+  if (g_anomaly_enabled.load(std::memory_order_relaxed) && g_anomaly_trace_fn && !t_no_trace) {
     std::string trace = g_anomaly_trace_fn();
     if (!trace.empty()) annotations().forward_trace = std::move(trace);
   }
@@ -77,6 +80,10 @@ std::shared_ptr<Node> grad_accumulator(const Tensor& leaf) {
   TensorImpl* impl = leaf.impl();
   std::lock_guard<std::mutex> lock(impl->grad_mutex);
   if (auto existing = impl->grad_accumulator.lock()) return existing;
+  struct NoTrace {
+    NoTrace() { t_no_trace = true; }
+    ~NoTrace() { t_no_trace = false; }
+  } no_trace;
   auto node = std::make_shared<AccumulateGrad>(leaf.impl_ptr());
   impl->grad_accumulator = node;
   return node;
