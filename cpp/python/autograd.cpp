@@ -21,9 +21,25 @@ std::vector<Tensor> grads_arg(py::handle h, const std::vector<Tensor>& outputs, 
   return grads;
 }
 
+// The Python stack at the op call that creates a node in anomaly mode.
+std::string python_stack() {
+  if (!Py_IsInitialized()) return {};
+  py::gil_scoped_acquire gil;
+  try {
+    py::object lines = py::module_::import("traceback").attr("format_stack")();
+    return py::str("").attr("join")(lines).cast<std::string>();
+  } catch (py::error_already_set&) {
+    return {};
+  }
+}
+
 }  // namespace
 
 void bind_autograd(py::module_& m) {
+  set_anomaly_trace_fn(&python_stack);
+  m.def("is_anomaly_enabled", &is_anomaly_enabled);
+  m.def("is_anomaly_check_nan_enabled", &is_anomaly_check_nan_enabled);
+  m.def("_set_detect_anomaly", &set_detect_anomaly, py::arg("mode"), py::arg("check_nan") = true);
   m.def("is_grad_enabled", &is_grad_enabled);
   m.def("_set_grad_enabled", &set_grad_enabled, py::arg("mode"));
   m.def(

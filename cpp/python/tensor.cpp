@@ -187,6 +187,31 @@ void bind_tensor(py::module_& m, py::class_<Tensor>& cls) {
                                  out.append(py::make_tuple(e.node ? py::cast(e.node) : py::none(), e.input_nr));
                                return py::tuple(out);
                              })
+      .def_property_readonly(
+          "metadata",
+          [](Node& n) -> py::object {
+            std::shared_ptr<void>& data = n.binding_data();
+            if (!data) {
+              // Dropped with the node, possibly inside the engine with the GIL released.
+              data = std::shared_ptr<void>(new py::object(py::dict()), [](void* p) {
+                if (!Py_IsInitialized()) return;
+                py::gil_scoped_acquire gil;
+                delete static_cast<py::object*>(p);
+              });
+            }
+            return *static_cast<py::object*>(data.get());
+          },
+          "A dict kept with the node for the user's own annotations.")
+      .def_property_readonly("variable",
+                             [](const Node& n) -> py::object {
+                               Tensor v = accumulated_variable(n);
+                               if (!v.defined())
+                                 throw py::attribute_error("'" + n.name() + "' object has no attribute 'variable' "
+                                                           "(only AccumulateGrad nodes have one)");
+                               return py::cast(v);
+                             })
+      .def_property_readonly("_saved_tensors", [](const Node& n) { return n.saved_tensors(); })
+      .def_property_readonly("_forward_trace", [](const Node& n) { return n.forward_trace(); })
       .def("__repr__", [](const Node& n) { return "<" + n.name() + " object>"; });
 
   cls.def(py::init(&legacy_tensor),

@@ -166,7 +166,7 @@ float = float32  # noqa: A001
 double = float64
 long = int64
 
-from . import autograd, nn, optim, utils  # noqa: E402
+from . import autograd, func, nn, optim, utils  # noqa: E402
 from . import linalg  # noqa: E402
 
 __version__ = "0.1.0"

@@ -3,6 +3,7 @@
 import numpy as np
 
 from ._core import Tensor
+from .utils.hooks import HookDict, RemovableHandle
 
 
 def _values(t):
@@ -111,3 +112,25 @@ Tensor.shape = property(_shape_property, doc="The shape, a backprop.Size.")
 Tensor.size = _size_method
 Tensor.device = property(_device_property, doc="Always backprop.device('cpu'): backprop runs on the CPU only.")
 Tensor.type = _type
+
+
+_register_hook_in_core = Tensor.register_hook
+
+
+def _register_hook(self, hook):
+    """Runs `hook(grad)` on this tensor's gradient whenever it is computed; the hook may return a
+    replacement. Returns a handle whose remove() takes the hook off, as PyTorch's."""
+    hooks = HookDict()
+    handle = RemovableHandle(hooks)
+    key = handle.id
+    hooks[key] = hook
+
+    def run(grad):
+        fn = hooks.get(key)
+        return None if fn is None else fn(grad)
+
+    _register_hook_in_core(self, run)
+    return handle
+
+
+Tensor.register_hook = _register_hook

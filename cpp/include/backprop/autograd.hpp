@@ -2,6 +2,7 @@
 /// \file autograd.hpp
 /// The graph (Node, Edge), the backward engine entry points and grad-mode guards.
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -53,13 +54,37 @@ class Node : public std::enable_shared_from_this<Node> {
   /// Whether any output has hooks (lets the engine skip the lookup for most nodes).
   bool has_pre_hooks() const { return !pre_hooks_.empty(); }
 
+  /// The tensors this node keeps for its backward (empty once released, and for nodes that keep
+  /// none or do not say): what graph viewers show as saved sizes.
+  virtual std::vector<Tensor> saved_tensors() const { return {}; }
+
+  /// Where the forward call that made this node came from, recorded when the node was created in
+  /// anomaly mode (see set_detect_anomaly); empty otherwise.
+  const std::string& forward_trace() const;
+  void set_forward_trace(std::string trace);
+  /// Opaque data a language binding attaches to the node (Python's grad_fn.metadata dict); it is
+  /// destroyed with the node.
+  std::shared_ptr<void>& binding_data();
+
  private:
+  struct Annotations {
+    std::string forward_trace;
+    std::shared_ptr<void> binding_data;
+  };
+  Annotations& annotations();
+
   std::vector<Edge> next_edges_;
+  // Allocated only for nodes that get a trace or metadata, so plain nodes pay one null pointer.
+  std::unique_ptr<Annotations> annotations_;
   // One list per output slot, grown on first use: most nodes never get a hook.
   std::vector<std::vector<GradHook>> pre_hooks_;
   uint64_t sequence_nr_;
   uint32_t num_outputs_ = 1;
 };
+
+/// The leaf tensor an AccumulateGrad node adds gradients into (PyTorch's grad_fn.variable);
+/// undefined for every other node.
+Tensor accumulated_variable(const Node& node);
 
 /// Records a node written outside the library (a custom autograd function): `node` gets one edge
 /// per input (to the node and output slot each input came from; none for inputs without grad) and
@@ -81,6 +106,35 @@ void backward(const std::vector<Tensor>& outputs, const std::vector<Tensor>& gra
 std::vector<Tensor> grad(const std::vector<Tensor>& outputs, const std::vector<Tensor>& inputs,
                          const std::vector<Tensor>& grad_outputs = {}, bool retain_graph = false,
                          bool allow_unused = false, bool create_graph = false);
+
+/// Anomaly mode, off by default and process-wide as PyTorch's. When on, every node records its
+/// forward trace (through the function given to set_anomaly_trace_fn) and backward checks every
+/// gradient a node returns: a NaN or infinity stops it with a RuntimeError naming the node and
+/// showing where its forward call came from. When off it costs one flag check per node.
+bool is_anomaly_enabled();
+/// Whether anomaly mode checks gradients for NaN and infinity (true unless turned off).
+bool is_anomaly_check_nan_enabled();
+void set_detect_anomaly(bool enabled, bool check_nan = true);
+/// What a node made in anomaly mode stores as its forward trace; the Python bindings give the
+/// Python stack. Without one, nodes record nothing and errors say so. Set it before turning
+/// anomaly mode on: it is not synchronised with node creation.
+void set_anomaly_trace_fn(std::function<std::string()> fn);
+
+/// Turns anomaly mode on for a scope (like torch.autograd.detect_anomaly).
+class DetectAnomalyGuard {
+ public:
+  explicit DetectAnomalyGuard(bool check_nan = true)
+      : prev_(is_anomaly_enabled()), prev_check_nan_(is_anomaly_check_nan_enabled()) {
+    set_detect_anomaly(true, check_nan);
+  }
+  ~DetectAnomalyGuard() { set_detect_anomaly(prev_, prev_check_nan_); }
+  DetectAnomalyGuard(const DetectAnomalyGuard&) = delete;
+  DetectAnomalyGuard& operator=(const DetectAnomalyGuard&) = delete;
+
+ private:
+  bool prev_;
+  bool prev_check_nan_;
+};
 
 /// Per-thread switch for graph recording.
 bool is_grad_enabled();

@@ -4,6 +4,8 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "../dispatch.hpp"
+#include "../kernels/reduce.hpp"
 #include "../tensor_impl.hpp"
 #include "../tensor_utils.hpp"
 #include "accumulate_grad.hpp"
@@ -31,6 +33,44 @@ Tensor run_hooks(std::vector<GradHook>& hooks, Tensor grad) {
     }
   }
   return grad;
+}
+
+std::string forward_trace_note(const Node& n) {
+  if (n.forward_trace().empty())
+    return "\n(no forward trace for " + n.name() + ": it was created outside anomaly mode; turn anomaly mode on "
+           "before the forward pass to see where it came from)";
+  return "\nThe forward call that created " + n.name() + " (recorded by anomaly mode):\n" + n.forward_trace();
+}
+
+// Anomaly mode: a NaN or infinity in a gradient that `n` returned stops backward at `n`.
+void check_gradients(const Node& n, const std::vector<Tensor>& grads) {
+  NoGradGuard no_grad;  // the check is never part of a recorded backward
+  for (size_t i = 0; i < grads.size(); ++i) {
+    const Tensor& g = grads[i];
+    if (!g.defined() || !is_floating(g.dtype())) continue;
+    Tensor dense = g.contiguous();
+    bool nan = false, inf = false;
+    BP_DISPATCH_FLOATING(dense.dtype(), "detect_anomaly",
+                         { kernels::find_nonfinite(dense.data<scalar_t>(), dense.numel(), &nan, &inf); });
+    if (!nan && !inf) continue;
+    throw RuntimeError("Function '" + n.name() + "' returned " + (nan ? "nan" : "inf") + " values in its " +
+                       std::to_string(i) + "th output (the gradient of its input " + std::to_string(i) +
+                       ", shape " + shape_str(g.shape()) + ")" + forward_trace_note(n));
+  }
+}
+
+// Runs n's backward; in anomaly mode an error it raises gets the node's forward trace appended.
+std::vector<Tensor> apply_node(Node& n, std::vector<Tensor>&& grads) {
+  if (!is_anomaly_enabled()) return n.apply(std::move(grads));
+  std::vector<Tensor> out;
+  try {
+    out = n.apply(std::move(grads));
+  } catch (const RuntimeError& e) {
+    throw RuntimeError(std::string(e.what()) + "\n(raised in the backward of " + n.name() + ")" +
+                       forward_trace_note(n));
+  }
+  if (is_anomaly_check_nan_enabled()) check_gradients(n, out);
+  return out;
 }
 
 struct NodeState {
@@ -188,7 +228,7 @@ std::vector<Tensor> run_engine(const std::vector<Tensor>& outputs, const std::ve
         for (const Capture& c : found->second)
           if (c.slot < grads.size()) captured[c.input] = grads[c.slot];
       if (!(inputs && acc)) {
-        input_grads = n->apply(std::move(grads));
+        input_grads = apply_node(*n, std::move(grads));
         // Each node runs once per backward: its saved tensors can go now, which keeps the peak
         // memory of backward down to what is still ahead of it.
         if (!retain_graph) n->release_saved();

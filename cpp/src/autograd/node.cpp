@@ -12,15 +12,48 @@ namespace {
 
 std::atomic<uint64_t> g_next_sequence_nr{0};
 thread_local bool t_grad_enabled = true;
+std::atomic<bool> g_anomaly_enabled{false};
+std::atomic<bool> g_anomaly_check_nan{true};
+std::function<std::string()> g_anomaly_trace_fn;
 // Nodes whose destruction was deferred by an outer ~Node; see ~Node.
 thread_local std::vector<std::shared_ptr<Node>>* t_pending_teardown = nullptr;
+// Set while a leaf's AccumulateGrad is made under its lock: the trace function may wait for
+// Python's GIL, whose holder may be waiting for that lock. A leaf's node has no forward call anyway.
+thread_local bool t_no_trace = false;
 
 }  // namespace
 
 bool is_grad_enabled() { return t_grad_enabled; }
 void set_grad_enabled(bool enabled) { t_grad_enabled = enabled; }
 
-Node::Node() : sequence_nr_(g_next_sequence_nr.fetch_add(1, std::memory_order_relaxed)) {}
+bool is_anomaly_enabled() { return g_anomaly_enabled.load(std::memory_order_relaxed); }
+bool is_anomaly_check_nan_enabled() { return g_anomaly_check_nan.load(std::memory_order_relaxed); }
+void set_detect_anomaly(bool enabled, bool check_nan) {
+  g_anomaly_check_nan.store(check_nan, std::memory_order_relaxed);
+  g_anomaly_enabled.store(enabled, std::memory_order_relaxed);
+}
+void set_anomaly_trace_fn(std::function<std::string()> fn) { g_anomaly_trace_fn = std::move(fn); }
+
+Node::Node() : sequence_nr_(g_next_sequence_nr.fetch_add(1, std::memory_order_relaxed)) {
+  if (g_anomaly_enabled.load(std::memory_order_relaxed) && g_anomaly_trace_fn && !t_no_trace) {
+    std::string trace = g_anomaly_trace_fn();
+    if (!trace.empty()) annotations().forward_trace = std::move(trace);
+  }
+}
+
+Node::Annotations& Node::annotations() {
+  if (!annotations_) annotations_ = std::make_unique<Annotations>();
+  return *annotations_;
+}
+
+const std::string& Node::forward_trace() const {
+  static const std::string kNone;
+  return annotations_ ? annotations_->forward_trace : kNone;
+}
+
+void Node::set_forward_trace(std::string trace) { annotations().forward_trace = std::move(trace); }
+
+std::shared_ptr<void>& Node::binding_data() { return annotations().binding_data; }
 
 Node::~Node() {
   // Releasing a long chain recursively would overflow the stack, so the outermost destructor
@@ -47,9 +80,18 @@ std::shared_ptr<Node> grad_accumulator(const Tensor& leaf) {
   TensorImpl* impl = leaf.impl();
   std::lock_guard<std::mutex> lock(impl->grad_mutex);
   if (auto existing = impl->grad_accumulator.lock()) return existing;
+  struct NoTrace {
+    NoTrace() { t_no_trace = true; }
+    ~NoTrace() { t_no_trace = false; }
+  } no_trace;
   auto node = std::make_shared<AccumulateGrad>(leaf.impl_ptr());
   impl->grad_accumulator = node;
   return node;
+}
+
+Tensor accumulated_variable(const Node& node) {
+  auto* acc = dynamic_cast<const AccumulateGrad*>(&node);
+  return acc ? Tensor(acc->variable()) : Tensor();
 }
 
 std::vector<GradHook>& Node::pre_hooks(uint32_t output_nr) {

@@ -11,6 +11,19 @@
 
 namespace backprop::kernels {
 
+/// Whether x[0..n) holds a NaN (*nan) or an infinity (*inf); stops at the first NaN.
+template <class T>
+void find_nonfinite(const T* x, int64_t n, bool* nan, bool* inf) {
+  *nan = *inf = false;
+  for (int64_t i = 0; i < n; ++i) {
+    if (std::isnan(x[i])) {
+      *nan = true;
+      return;
+    }
+    if (std::isinf(x[i])) *inf = true;
+  }
+}
+
 template <class T>
 using acc_t = std::conditional_t<std::is_same_v<T, float>, double, T>;
 

@@ -75,6 +75,13 @@ class OpBase {
     return i < kInlineInputs ? (needs_mask_ >> i) & 1u : (i < needs_large_.size() && needs_large_[i]);
   }
   bool recording() const { return recording_; }
+  /// What save() kept, for graph viewers (Node::saved_tensors).
+  std::vector<Tensor> saved_tensors() const {
+    std::vector<Tensor> out;
+    out.reserve(saved_.size());
+    for (const SavedTensor& s : saved_) out.push_back(s.data());
+    return out;
+  }
 
   // Used by record() and OpNode only.
   static constexpr size_t kInlineInputs = 32;
@@ -128,6 +135,7 @@ class OpNode final : public Node {
     op_.saved_.clear();
     op_.released_ = true;
   }
+  std::vector<Tensor> saved_tensors() const override { return op_.saved_tensors(); }
   Op& op() { return op_; }
 
  private:
@@ -152,6 +160,7 @@ class MultiOpNode final : public Node {
     op_.saved_.clear();
     op_.released_ = true;
   }
+  std::vector<Tensor> saved_tensors() const override { return op_.saved_tensors(); }
   Op& op() { return op_; }
 
  private:

@@ -1,17 +1,13 @@
 """graph: the seed network as the computational graph backward walks, each node labelled with its
 local gradient formula.
 
-`to_dot(tensor, params=None)` writes the graph below a tensor in Graphviz's DOT language and
-`render(tensor, path)` draws it (Graphviz's `dot` must be on PATH). Both read only what every
-tensor exposes (grad_fn, its name() and next_functions), so they can move unchanged to
-backprop.autograd.graph.
+`to_dot(tensor, params=None)` and `render(tensor, path)` are backprop.autograd.graph's, with each
+node's formula added to its label.
 """
 
-import os
 import shutil
-import subprocess
 
-from ..autograd import enable_grad
+from ..autograd import graph as _graph
 
 # The local backward of each node, in terms of dy (the gradient arriving at the node's output).
 FORMULAS = {
@@ -67,104 +63,31 @@ FORMULAS = {
 }
 
 
-def _walk(tensor):
-    """The nodes below `tensor` in breadth-first order and the edges between them, as indices. The
-    Python objects of the nodes are kept alive together, which keeps their identities stable."""
-    root = tensor.grad_fn
-    if root is None:
-        raise ValueError("to_dot: the tensor has no grad_fn (it is a leaf or was computed without grad); "
-                         "draw a tensor computed from inputs that require grad")
-    nodes, index, edges = [root], {id(root): 0}, []
-    i = 0
-    while i < len(nodes):
-        for nxt, _ in nodes[i].next_functions:
-            if nxt is None:
-                continue
-            if id(nxt) not in index:
-                index[id(nxt)] = len(nodes)
-                nodes.append(nxt)
-            edges.append((i, index[id(nxt)]))
-        i += 1
-    return nodes, index, edges
-
-
-def _param_names(params, index):
-    """Maps node index -> 'name (shape)' for each named parameter whose AccumulateGrad is in the graph."""
-    if params is None:
-        return {}
-    items = params.items() if hasattr(params, "items") else params
-    names = {}
-    with enable_grad():
-        for name, p in items:
-            if not getattr(p, "requires_grad", False) or p.grad_fn is not None:
-                continue
-            # A leaf has one AccumulateGrad node while any graph uses it; a throwaway op reaches it.
-            acc = (p * 1).grad_fn.next_functions[0][0]
-            if id(acc) in index:
-                names[index[id(acc)]] = f"{name}\n{tuple(p.shape)}"
-    return names
-
-
-def _quote(text):
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
-
-
 def describe(tensor, params=None):
     """The graph below `tensor` as a list of {"id", "name", "formula", "param", "next"} dicts."""
-    nodes, index, edges = _walk(tensor)
-    names = _param_names(params, index)
     out = []
-    for i, n in enumerate(nodes):
-        out.append({"id": i, "name": n.name(), "formula": FORMULAS.get(n.name(), "see its backward in cpp/src/ops"),
-                    "param": names.get(i), "next": [b for a, b in edges if a == i]})
+    for n in _graph.describe(tensor, params):
+        param = f"{n['param']}\n{n['shape']}" if n["param"] else None
+        out.append({"id": n["id"], "name": n["name"], "formula": _formula(n), "param": param, "next": n["next"]})
     return out
 
 
+def _formula(node):
+    return FORMULAS.get(node["name"], "see its backward in cpp/src/ops")
+
+
+_TITLE = "backward runs from the output (top) to the leaves (bottom); dy is the gradient arriving at a node"
+
+
 def to_dot(tensor, params=None):
-    """The computational graph below `tensor` in the DOT language. `params` (a dict or
-    named_parameters()) names the leaves; each node is labelled with its local gradient formula."""
-    nodes = describe(tensor, params)
-    lines = [
-        "digraph backward {",
-        '  graph [rankdir=TB, fontname="Helvetica", fontsize=11, '
-        'label="backward runs from the output (top) to the leaves (bottom); dy is the gradient arriving at a node"];',
-        '  node [fontname="Helvetica", fontsize=10];',
-        '  edge [color="#555555", arrowsize=0.7];',
-        f'  out [shape=plaintext, label={_quote("output " + str(tuple(tensor.shape)) + chr(10) + "dy = 1")}];',
-        "  out -> n0;",
-    ]
-    for n in nodes:
-        if n["name"] == "AccumulateGrad":
-            title = n["param"] or "leaf"
-            lines.append(f"  n{n['id']} [shape=ellipse, style=filled, fillcolor=\"#dbe9f6\", "
-                         f"label={_quote(title + chr(10) + n['formula'])}];")
-        else:
-            lines.append(f"  n{n['id']} [shape=box, style=\"rounded,filled\", fillcolor=\"#fdf1dc\", "
-                         f"label={_quote(n['name'] + chr(10) + n['formula'])}];")
-        for m in n["next"]:
-            lines.append(f"  n{n['id']} -> n{m};")
-    lines.append("}")
-    return "\n".join(lines) + "\n"
+    """The computational graph below `tensor` in the DOT language (backprop.autograd.graph.to_dot),
+    each node labelled with its local gradient formula."""
+    return _graph.to_dot(tensor, params, notes=_formula, title=_TITLE)
 
 
 def render(tensor, path, params=None):
-    """Writes the graph to `path`: DOT source for a .dot path, else drawn by Graphviz in the format
-    the suffix names (.png, .svg, .pdf). Returns the path."""
-    path = os.fspath(path)
-    source = to_dot(tensor, params)
-    fmt = os.path.splitext(path)[1].lstrip(".").lower() or "png"
-    if fmt in ("dot", "gv"):
-        with open(path, "w") as f:
-            f.write(source)
-        return path
-    dot = shutil.which("dot")
-    if dot is None:
-        raise RuntimeError(f"render: Graphviz's `dot` is not on PATH, so {path} cannot be drawn; install Graphviz "
-                           f"(apt-get install graphviz, or brew install graphviz) or write to_dot() to a .dot file")
-    done = subprocess.run([dot, f"-T{fmt}", "-o", path], input=source, capture_output=True, text=True)
-    if done.returncode != 0:
-        raise RuntimeError(f"render: dot -T{fmt} failed: {done.stderr.strip()}")
-    return path
+    """Writes the graph to `path` (backprop.autograd.graph.render), labelled as to_dot labels it."""
+    return _graph.render(tensor, path, params, notes=_formula, title=_TITLE)
 
 
 def run(report):

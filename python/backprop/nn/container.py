@@ -100,7 +100,8 @@ class Sequential(Module):
         while i < len(mods):
             m = mods[i]
             nxt = mods[i + 1] if i + 1 < len(mods) else None
-            if type(m) is Linear and type(nxt) in _FUSABLE:
+            # Hooks on either layer need to see it run on its own.
+            if type(m) is Linear and type(nxt) in _FUSABLE and not m._has_hooks() and not nxt._has_hooks():
                 input = _core._linear_activation(input, m.weight, m.bias, _FUSABLE[type(nxt)])
                 i += 2
                 continue

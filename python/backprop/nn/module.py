@@ -5,6 +5,8 @@ from collections import OrderedDict, namedtuple
 from .. import _core, _device
 from .._core import Tensor
 from ..autograd import no_grad
+from ..utils.hooks import HookDict, RemovableHandle
+from ._backward_hook import BackwardHookCall
 
 
 class Parameter(Tensor):
@@ -29,12 +31,90 @@ class Module:
         object.__setattr__(self, "_parameters", OrderedDict())
         object.__setattr__(self, "_buffers", OrderedDict())
         object.__setattr__(self, "_modules", OrderedDict())
+        object.__setattr__(self, "_forward_pre_hooks", HookDict())
+        object.__setattr__(self, "_forward_hooks", HookDict())
+        object.__setattr__(self, "_backward_pre_hooks", HookDict())
+        object.__setattr__(self, "_backward_hooks", HookDict())
+        # Handle ids of the hooks that take (and may return) keyword arguments.
+        object.__setattr__(self, "_hooks_with_kwargs", set())
 
     def forward(self, *args, **kwargs):
         raise NotImplementedError(f"{type(self).__name__} must implement forward()")
 
     def __call__(self, *args, **kwargs):
+        d = self.__dict__
+        if d["_forward_pre_hooks"] or d["_forward_hooks"] or d["_backward_pre_hooks"] or d["_backward_hooks"]:
+            return self._call_with_hooks(args, kwargs)
         return self.forward(*args, **kwargs)
+
+    # ---- hooks -------------------------------------------------------------------------------
+    def _has_hooks(self):
+        d = self.__dict__
+        return bool(d["_forward_pre_hooks"] or d["_forward_hooks"] or d["_backward_pre_hooks"] or d["_backward_hooks"])
+
+    def _call_with_hooks(self, args, kwargs):
+        with_kwargs = self._hooks_with_kwargs
+        for key, hook in list(self._forward_pre_hooks.items()):
+            if key in with_kwargs:
+                result = hook(self, args, kwargs)
+                if result is not None:
+                    if not (isinstance(result, tuple) and len(result) == 2):
+                        raise RuntimeError(
+                            "forward pre-hook registered with with_kwargs=True must return None or a tuple "
+                            f"(args, kwargs), got {type(result).__name__}"
+                        )
+                    args, kwargs = result
+            else:
+                result = hook(self, args)
+                if result is not None:
+                    args = result if isinstance(result, tuple) else (result,)
+        call = None
+        if (self._backward_hooks or self._backward_pre_hooks) and _core.is_grad_enabled():
+            call = BackwardHookCall(self, self._backward_pre_hooks, self._backward_hooks)
+            args = call.wrap_inputs(args)
+        output = self.forward(*args, **kwargs)
+        for key, hook in list(self._forward_hooks.items()):
+            result = hook(self, args, kwargs, output) if key in with_kwargs else hook(self, args, output)
+            if result is not None:
+                output = result
+        if call is not None:
+            output = call.wrap_outputs(output)
+        return output
+
+    def _add_hook(self, hooks, hook, prepend, with_kwargs=False):
+        handle = RemovableHandle(hooks)
+        if prepend:
+            items = list(hooks.items())
+            hooks.clear()
+            hooks[handle.id] = hook
+            hooks.update(items)
+        else:
+            hooks[handle.id] = hook
+        if with_kwargs:
+            self._hooks_with_kwargs.add(handle.id)
+        return handle
+
+    def register_forward_pre_hook(self, hook, *, prepend=False, with_kwargs=False):
+        """Runs `hook(module, args)` before each forward; it may return new args (a tuple, or one
+        value). With with_kwargs=True it is `hook(module, args, kwargs)` and may return (args, kwargs).
+        Returns a handle whose remove() takes the hook off."""
+        return self._add_hook(self._forward_pre_hooks, hook, prepend, with_kwargs)
+
+    def register_forward_hook(self, hook, *, prepend=False, with_kwargs=False):
+        """Runs `hook(module, args, output)` after each forward; it may return a new output. With
+        with_kwargs=True it is `hook(module, args, kwargs, output)`. Returns a removable handle."""
+        return self._add_hook(self._forward_hooks, hook, prepend, with_kwargs)
+
+    def register_full_backward_pre_hook(self, hook, prepend=False):
+        """Runs `hook(module, grad_output)` when the gradients of the module's outputs are known,
+        before those of its inputs are computed; it may return a new grad_output tuple."""
+        return self._add_hook(self._backward_pre_hooks, hook, prepend)
+
+    def register_full_backward_hook(self, hook, prepend=False):
+        """Runs `hook(module, grad_input, grad_output)` in backward, where grad_input holds the
+        gradients of the module's positional tensor inputs (None for those that need none) and
+        grad_output those of its outputs; it may return a new grad_input tuple. Returns a handle."""
+        return self._add_hook(self._backward_hooks, hook, prepend)
 
     # ---- registration ----------------------------------------------------------------------
     def __setattr__(self, name, value):

@@ -118,6 +118,7 @@ class GradFlow:
         self.first_nonfinite_output = None
         self._installed = []  # (module, previous instance `forward` or None), undone in reverse
         self._active = True
+        self._handles = []  # parameter hooks, removed with the monitor
         self._attach()
 
     # ---- attaching -----------------------------------------------------------------------------
@@ -147,9 +148,8 @@ class GradFlow:
             for p in module.parameters():
                 if p.requires_grad and id(p) not in owner:
                     owner[id(p)] = name
-                    # Tensor hooks cannot be removed yet: the hook holds the monitor weakly and does
-                    # nothing once it is removed or gone.
-                    p.register_hook(_param_hook(ref, name))
+                    # The hook holds the monitor weakly: a monitor dropped without remove() costs nothing.
+                    self._handles.append(p.register_hook(_param_hook(ref, name)))
 
     def _begin_step(self):
         self.steps.append({name: LayerRecord(name, type(m).__name__) for name, m in self._layers})
@@ -191,6 +191,8 @@ class GradFlow:
     def remove(self):
         """Detaches the monitor: the model's forward methods are restored; records stay readable."""
         self._active = False
+        while self._handles:
+            self._handles.pop().remove()
         while self._installed:
             module, previous = self._installed.pop()
             if previous is None:

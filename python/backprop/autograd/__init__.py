@@ -4,8 +4,8 @@ import functools
 
 import numpy as np
 
-from . import _core
-from ._core import Tensor
+from .. import _core
+from .._core import Tensor
 
 
 class _GradMode:
@@ -300,3 +300,7 @@ class Function:
         )
         result = tuple(w if w is not None else o for w, o in zip(wrapped, outs))
         return result[0] if single else result
+
+
+from .anomaly_mode import detect_anomaly, is_anomaly_enabled, set_detect_anomaly  # noqa: E402
+from . import graph  # noqa: E402
