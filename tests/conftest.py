@@ -17,8 +17,10 @@ import backprop
 def _seed_and_grad_mode():
     backprop.manual_seed(0)
     yield
-    # A failing test must not leave grad mode off for the tests after it.
+    # A failing test must not leave grad mode off, or anomaly mode on (the argument sweep calls
+    # set_detect_anomaly with odd values), for the tests after it.
     backprop.autograd.set_grad_enabled(True)
+    backprop.autograd.set_detect_anomaly(False)
 
 
 @pytest.fixture
