@@ -11,6 +11,7 @@ safetensors rules) raises `SerializationError`, a `RuntimeError` whose message n
 """
 
 import json
+from typing import Any
 import os
 from collections import OrderedDict
 
@@ -117,7 +118,7 @@ def _os_path(f, op):
     return os.fsdecode(path), os.fsencode(path)
 
 
-def save(obj, f):
+def save(obj, f) -> None:
     """Writes `obj` to the path `f` atomically (a crash mid-write leaves the old file whole).
 
     Raises SerializationError when the file cannot be written."""
@@ -130,7 +131,7 @@ def save(obj, f):
     _core._save(tensors, raw, {_FORMAT: "tree", _TREE: json.dumps(tree)})
 
 
-def load(f):
+def load(f) -> Any:
     """Reads what `save` wrote, or any safetensors file of float32/float64/int64/bool tensors.
 
     Raises SerializationError, naming the file, for any file it cannot read."""

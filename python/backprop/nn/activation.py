@@ -5,7 +5,7 @@ from .module import Module
 
 
 class ReLU(Module):
-    def __init__(self, inplace=False):
+    def __init__(self, inplace: bool = False) -> None:
         super().__init__()
 
     def forward(self, input):

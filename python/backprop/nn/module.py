@@ -1,10 +1,14 @@
 """Module and Parameter: the bookkeeping every layer shares, as in torch.nn."""
 
 from collections import OrderedDict, namedtuple
+from typing import Any, Dict, Iterator, TypeVar
 
 from .. import _core
 from .._core import Tensor
 from ..autograd import no_grad
+
+
+_M = TypeVar("_M", bound="Module")
 
 
 class Parameter(Tensor):
@@ -24,7 +28,7 @@ class Parameter(Tensor):
 class Module:
     """Base class of layers: parameters, buffers and submodules are registered by attribute."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         object.__setattr__(self, "training", True)
         object.__setattr__(self, "_parameters", OrderedDict())
         object.__setattr__(self, "_buffers", OrderedDict())
@@ -33,7 +37,7 @@ class Module:
     def forward(self, *args, **kwargs):
         raise NotImplementedError(f"{type(self).__name__} must implement forward()")
 
-    def __call__(self, *args, **kwargs):
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
         return self.forward(*args, **kwargs)
 
     # ---- registration ----------------------------------------------------------------------
@@ -149,7 +153,7 @@ class Module:
     def named_parameters(self, prefix="", recurse=True):
         yield from self._named_members("_parameters", prefix, recurse)
 
-    def parameters(self, recurse=True):
+    def parameters(self, recurse: bool = True) -> Iterator[Parameter]:
         for _, p in self.named_parameters(recurse=recurse):
             yield p
 
@@ -161,7 +165,7 @@ class Module:
             yield b
 
     # ---- modes and gradients ---------------------------------------------------------------
-    def train(self, mode=True):
+    def train(self: _M, mode: bool = True) -> _M:
         if not isinstance(mode, bool):
             raise ValueError("training mode is expected to be boolean")
         # Recurse through children's own train(), so a subclass that overrides it is honoured.
@@ -170,7 +174,7 @@ class Module:
             m.train(mode)
         return self
 
-    def eval(self):
+    def eval(self: _M) -> _M:
         return self.train(False)
 
     def requires_grad_(self, requires_grad=True):
@@ -178,7 +182,7 @@ class Module:
             p.requires_grad_(requires_grad)
         return self
 
-    def zero_grad(self, set_to_none=True):
+    def zero_grad(self, set_to_none: bool = True) -> None:
         for p in self.parameters():
             if p.grad is None:
                 continue
@@ -240,7 +244,7 @@ class Module:
         return self.to(_core.dtype.float32)
 
     # ---- state -----------------------------------------------------------------------------
-    def state_dict(self, destination=None, prefix="", keep_vars=False):
+    def state_dict(self, destination: Any = None, prefix: str = "", keep_vars: bool = False) -> Dict[str, Tensor]:
         out = OrderedDict() if destination is None else destination
         for module_prefix, module in self.named_modules(prefix=prefix.rstrip(".")):
             skip = module.__dict__.get("_non_persistent", set())
@@ -252,7 +256,7 @@ class Module:
                     out[f"{module_prefix}.{name}" if module_prefix else name] = b if keep_vars else b.detach()
         return out
 
-    def load_state_dict(self, state_dict, strict=True):
+    def load_state_dict(self, state_dict: Any, strict: bool = True) -> Any:
         own = self.state_dict(keep_vars=True)
         missing = [k for k in own if k not in state_dict]
         unexpected = self._unexpected_keys(state_dict)
