@@ -29,15 +29,30 @@ PYTHON_METHODS = {
     "def tolist(self):": "def tolist(self) -> typing.Any:",
 }
 
-# max and min with a dim return a (values, indices) namedtuple that the bindings create with
-# collections.namedtuple, whose module pybind11-stubgen then reads as importlib's.
-NAMED_TUPLES = '''class _max_result(typing.NamedTuple):
-    values: Tensor
-    indices: Tensor
-class _min_result(typing.NamedTuple):
-    values: Tensor
-    indices: Tensor
-'''
+# max, min (with a dim) and the like return namedtuples that the bindings create with
+# collections.namedtuple, whose module pybind11-stubgen then reads as importlib's: each becomes a
+# typing.NamedTuple of tensors with the same fields.
+def _named_tuples(text):
+    import backprop._core as core
+
+    classes = []
+    for name, alias in re.findall(r"from importlib\._bootstrap import (\w+) as (_\w+)\n", text):
+        fields = "".join(f"    {field}: Tensor\n" for field in getattr(core, alias)._fields)
+        classes.append(f"class {alias}(typing.NamedTuple):\n{fields}")
+    text = re.sub(r"from importlib\._bootstrap import \w+ as _\w+\n", "", text)
+    return text.replace("\nclass dtype:", "\n" + "".join(classes) + "class dtype:", 1)
+
+
+def _any_signature(match):
+    params = []
+    for param in filter(None, (p.strip() for p in match.group(2).split(","))):
+        name, eq, default = param.partition("=")
+        name = name.strip()
+        if ":" in name or name in ("self", "cls", "*", "/"):
+            params.append(param)
+        else:
+            params.append(f"{name}: typing.Any" + (f" = {default.strip()}" if eq else ""))
+    return f"{match.group(1)}{', '.join(params)}) -> typing.Any:"
 
 
 def fix(text):
@@ -45,8 +60,7 @@ def fix(text):
     text = text.replace("backprop::Tensor", "Tensor")
     # pybind11-stubgen maps every type named `dtype` to NumPy's; backprop's own is meant.
     text = text.replace("numpy.dtype[typing.Any]", "dtype")
-    text = re.sub(r"from importlib\._bootstrap import (max|min) as _(max|min)_result\n", "", text)
-    text = text.replace("\nclass dtype:", "\n" + NAMED_TUPLES + "class dtype:", 1)
+    text = _named_tuples(text)
     # Tensor has methods named bool, float, int...: inside the class those names would mean the
     # methods, so annotations name the builtins explicitly.
     text = re.sub(r"(?:(?<=: )|(?<=> )|(?<=\| )|(?<=\[))(bool|float|int|str)\b(?!\.)", r"builtins.\1", text)
@@ -63,10 +77,11 @@ def fix(text):
     text = text.replace("\nclass dtype:", "\nclass SerializationError(RuntimeError):\n    ...\nclass dtype:", 1)
     for untyped, typed in PYTHON_METHODS.items():
         text = text.replace("    " + untyped + "\n", "    " + typed + "\n")
-    left = [line.strip() for line in text.splitlines() if re.match(r"\s*def .*\):$", line)]
-    if left or NAMED_TUPLES not in text:
-        sys.exit("stubgen.py: the stub no longer has the shape these fixes expect (unannotated: "
-                 f"{left}); update .ci/stubgen.py")
+    # Any other Python-level function: Any for what it does not annotate, so that the stub stays
+    # valid under mypy --strict (a precise signature belongs in PYTHON_METHODS).
+    text = re.sub(r"^(\s*def \w+\()(.*)\):$", _any_signature, text, flags=re.M)
+    if "importlib" in text or "class dtype:" not in text:
+        sys.exit("stubgen.py: the stub no longer has the shape these fixes expect; update .ci/stubgen.py")
     return text
 
 
