@@ -35,15 +35,16 @@ int main() {
     Tensor loss = (miss * miss).sum();
     loss.backward();
     double slope = speed.grad().item() / (2 * miss.item());  // d distance / d speed
+    // The speed this iteration launched at, beside where it landed: printed before the update.
+    std::printf("iteration %2d  speed %.6f m/s  lands at %.6f m  (d distance/d speed = %.4f s)\n", iteration,
+                speed.item(), distance.item(), slope);
+    if (std::abs(miss.item()) < 1e-9) break;
     {
       NoGradGuard no_grad;
       // A Newton step on the miss distance, using the gradient backprop computed.
       speed.sub_(speed.grad() / (2 * slope * slope));
     }
     speed.set_grad(Tensor());
-    std::printf("iteration %2d  speed %.6f m/s  lands at %.6f m  (d distance/d speed = %.4f s)\n", iteration,
-                speed.item(), distance.item(), slope);
-    if (std::abs(miss.item()) < 1e-9) break;
   }
   std::printf("launch at %.4f m/s to hit the target at %.1f m\n", speed.item(), target);
   return 0;

@@ -5,7 +5,7 @@ import sys
 import backprop as bp
 
 
-def main(path):
+def main(path: str) -> None:
     bp.manual_seed(42)
     net = bp.nn.Sequential(bp.nn.Linear(4, 8), bp.nn.ReLU(), bp.nn.Linear(8, 3))
     bp.save(net.state_dict(), path)

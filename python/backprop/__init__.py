@@ -169,4 +169,20 @@ long = int64
 from . import autograd, func, nn, optim, utils  # noqa: E402
 from . import linalg  # noqa: E402
 
+# The public names: what `from backprop import *` gives, and what type checkers accept as exported
+# (mypy --strict sees no name this list omits); tests/test_typing.py fails when one is missing.
+__all__ = [
+    "abs", "add", "all", "amax", "amin", "any", "arange", "argmax", "argmin", "bool", "cat", "chunk", "clamp",
+    "clip", "cmake_prefix_path", "concat", "cos", "cpu_capability", "div", "double", "dtype", "empty",
+    "enable_grad", "eq", "exp", "flatten", "float", "float32", "float64", "from_dlpack", "from_numpy", "full",
+    "full_like", "gather", "ge", "get_num_threads", "gt", "index_put", "index_select", "int64",
+    "is_grad_enabled", "le", "load", "log", "log_softmax", "logical_and", "logical_not", "logical_or",
+    "logsumexp", "long", "lt", "manual_seed", "matmul", "max", "maximum", "mean", "memory_stats", "min",
+    "minimum", "mm", "mul", "narrow", "ne", "neg", "no_grad", "nonzero", "ones", "ones_like", "permute",
+    "pow", "rand", "rand_like", "randint", "randn", "randn_like", "relu", "reset_peak_memory_stats",
+    "reshape", "save", "select", "SerializationError", "set_grad_enabled", "set_num_threads", "sigmoid",
+    "sin", "softmax", "split", "sqrt", "squeeze", "stack", "std", "sub", "sum", "swapaxes", "t", "tanh",
+    "Tensor", "tensor", "transpose", "unbind", "unsqueeze", "var", "where", "zeros", "zeros_like"
+]
+
 __version__ = "0.1.0"

@@ -1,7 +1,7 @@
 """`python -m backprop`: train an MLP on the handwritten digits that ship with scikit-learn.
 
 Prints a line per epoch (loss, train and test accuracy), the final test accuracy and the gradient
-norm of every layer, then saves the weights (safetensors) and a loss-curve PNG.
+norm of every layer, then saves the weights (safetensors) and, with matplotlib (the demo extra), a loss-curve PNG.
 """
 
 import argparse
@@ -95,7 +95,12 @@ def data_parallel(args, model, x_train, y_train):
 
 
 def save_loss_curve(losses, test_acc, path):
-    import matplotlib
+    """Writes the loss-curve PNG; returns False, having written nothing, when matplotlib is absent
+    (installed without the demo extra), since the training and the saved weights stand without it."""
+    try:
+        import matplotlib
+    except ImportError:
+        return False
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -110,6 +115,7 @@ def save_loss_curve(losses, test_acc, path):
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
+    return True
 
 
 def main(argv=None):
@@ -176,8 +182,10 @@ def main(argv=None):
     weights = os.path.join(args.out, "digits_mlp.safetensors")
     bp.save(model.state_dict(), weights)
     curve = os.path.join(args.out, "loss_curve.png")
-    save_loss_curve(losses, test_acc, curve)
-    print(f"saved weights to {weights} and the loss curve to {curve}")
+    if save_loss_curve(losses, test_acc, curve):
+        print(f"saved weights to {weights} and the loss curve to {curve}")
+    else:
+        print(f"saved weights to {weights}; the loss curve plot needs matplotlib: pip install 'backprop[demo]'")
     return test_acc
 
 

@@ -78,7 +78,7 @@ def _check_python_ints_fit(data):
             raise OverflowError(f"tensor: overflow: the integer {item} does not fit in int64")
 
 
-def tensor(data, dtype=None, requires_grad=False, device=None):
+def tensor(data, dtype=None, requires_grad: bool = False, device=None) -> Tensor:
     """A new tensor holding a copy of `data` (a number, nested sequence, NumPy array or Tensor)."""
     _device.check(device, "tensor")
     if isinstance(data, Tensor):

@@ -11,6 +11,7 @@ safetensors rules) raises `SerializationError`, a `RuntimeError` whose message n
 """
 
 import json
+from typing import Any
 import os
 import tempfile
 from collections import OrderedDict
@@ -119,7 +120,7 @@ def _os_path(f, op):
 
 
 def _through_file(f, op, fn):
-    """Runs fn(path, raw) on a temporary file standing for the file object `f` (io.BytesIO, an open
+    """Runs fn(path) on a temporary file standing for the file object `f` (io.BytesIO, an open
     file): the one reader and writer checks both. Errors name the object, not the temporary file."""
     with tempfile.TemporaryDirectory(prefix="backprop-") as tmp:
         path = os.path.join(tmp, "buffer.safetensors")
@@ -129,7 +130,7 @@ def _through_file(f, op, fn):
             raise SerializationError(str(e).replace(path, f"<{type(f).__name__} object>")) from None
 
 
-def save(obj, f):
+def save(obj, f) -> None:
     """Writes `obj` to the path `f` atomically (a crash mid-write leaves the old file whole), or to
     a writable binary file object (io.BytesIO, a file opened with "wb").
 
@@ -150,7 +151,7 @@ def save(obj, f):
     _core._save(tensors, raw, {_FORMAT: "tree", _TREE: json.dumps(tree)})
 
 
-def load(f):
+def load(f) -> Any:
     """Reads what `save` wrote, or any safetensors file of float32/float64/int64/bool tensors.
 
     `f` is a path or a readable binary file object. Raises SerializationError, naming the file,

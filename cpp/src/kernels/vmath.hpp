@@ -84,7 +84,6 @@ V round_int(V x) {
 template <class V>
 V pow2_int(V n) {
   using S = elem_t<V>;
-  using U = uvec_t<V>;
   constexpr bool f32 = sizeof(S) == 4;
   const S magic = f32 ? S(0x1.8p23) : S(0x1.8p52);
   const auto bias = f32 ? 127u : 1023u;

@@ -1,5 +1,6 @@
 // exp, log, sqrt, abs, sin, cos, clamp. Integer inputs compute in float32, as in PyTorch.
 #include <cmath>
+#include <type_traits>
 
 #include "elementwise.hpp"
 #include "op.hpp"
@@ -77,7 +78,12 @@ struct Abs : OpBase {
               })};
     return {map_binary(g, x, g.dtype(), "abs_backward", [](auto gv, auto v) {
       using T = decltype(gv);
-      return v > 0 ? gv : (v < 0 ? -gv : (v != v ? v : T(0)));
+      // The dtype dispatch instantiates bool too, where v < 0 is always false (-Wbool-compare).
+      if constexpr (std::is_same_v<decltype(v), bool>) {
+        return v ? gv : T(0);
+      } else {
+        return v > 0 ? gv : (v < 0 ? -gv : (v != v ? v : T(0)));
+      }
     })};
   }
 };

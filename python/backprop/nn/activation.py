@@ -10,7 +10,7 @@ from .module import Module, Parameter
 class _Inplace(Module):
     """An activation that takes PyTorch's inplace flag (it writes into its input when set)."""
 
-    def __init__(self, inplace=False):
+    def __init__(self, inplace: bool = False) -> None:
         super().__init__()
         self.inplace = inplace
 

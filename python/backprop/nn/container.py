@@ -31,7 +31,7 @@ def _renumber(container):
 class Sequential(Module):
     """Runs its modules in order; they are named "0", "1", ... unless an OrderedDict names them."""
 
-    def __init__(self, *args):
+    def __init__(self, *args) -> None:
         super().__init__()
         if len(args) == 1 and isinstance(args[0], OrderedDict):
             for name, module in args[0].items():

@@ -23,7 +23,7 @@ class Identity(Module):
 class Linear(Module):
     """y = x W^T + b, with W of shape (out_features, in_features), initialised as in PyTorch."""
 
-    def __init__(self, in_features, out_features, bias=True, device=None, dtype=None):
+    def __init__(self, in_features: int, out_features: int, bias: bool = True, device=None, dtype=None) -> None:
         super().__init__()
         _check_device(device)
         self.in_features = in_features

@@ -1,12 +1,16 @@
 """Module and Parameter: the bookkeeping every layer shares, as in torch.nn."""
 
 from collections import OrderedDict, namedtuple
+from typing import Any, Dict, Iterator, TypeVar
 
 from .. import _core, _device
 from .._core import Tensor
 from ..autograd import no_grad
 from ..utils.hooks import HookDict, RemovableHandle
 from ._backward_hook import BackwardHookCall
+
+
+_M = TypeVar("_M", bound="Module")
 
 
 class Parameter(Tensor):
@@ -26,7 +30,7 @@ class Parameter(Tensor):
 class Module:
     """Base class of layers: parameters, buffers and submodules are registered by attribute."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         object.__setattr__(self, "training", True)
         object.__setattr__(self, "_parameters", OrderedDict())
         object.__setattr__(self, "_buffers", OrderedDict())
@@ -41,7 +45,7 @@ class Module:
     def forward(self, *args, **kwargs):
         raise NotImplementedError(f"{type(self).__name__} must implement forward()")
 
-    def __call__(self, *args, **kwargs):
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
         d = self.__dict__
         if d["_forward_pre_hooks"] or d["_forward_hooks"] or d["_backward_pre_hooks"] or d["_backward_hooks"]:
             return self._call_with_hooks(args, kwargs)
@@ -229,7 +233,7 @@ class Module:
     def named_parameters(self, prefix="", recurse=True):
         yield from self._named_members("_parameters", prefix, recurse)
 
-    def parameters(self, recurse=True):
+    def parameters(self, recurse: bool = True) -> Iterator[Parameter]:
         for _, p in self.named_parameters(recurse=recurse):
             yield p
 
@@ -241,7 +245,7 @@ class Module:
             yield b
 
     # ---- modes and gradients ---------------------------------------------------------------
-    def train(self, mode=True):
+    def train(self: _M, mode: bool = True) -> _M:
         if not isinstance(mode, bool):
             raise ValueError("training mode is expected to be boolean")
         # Recurse through children's own train(), so a subclass that overrides it is honoured.
@@ -250,7 +254,7 @@ class Module:
             m.train(mode)
         return self
 
-    def eval(self):
+    def eval(self: _M) -> _M:
         return self.train(False)
 
     def requires_grad_(self, requires_grad=True):
@@ -258,7 +262,7 @@ class Module:
             p.requires_grad_(requires_grad)
         return self
 
-    def zero_grad(self, set_to_none=True):
+    def zero_grad(self, set_to_none: bool = True) -> None:
         for p in self.parameters():
             if p.grad is None:
                 continue
@@ -325,7 +329,7 @@ class Module:
         return self.to(_core.dtype.float32)
 
     # ---- state -----------------------------------------------------------------------------
-    def state_dict(self, destination=None, prefix="", keep_vars=False):
+    def state_dict(self, destination: Any = None, prefix: str = "", keep_vars: bool = False) -> Dict[str, Tensor]:
         out = OrderedDict() if destination is None else destination
         for module_prefix, module in self.named_modules(prefix=prefix.rstrip(".")):
             skip = module.__dict__.get("_non_persistent", set())
@@ -337,7 +341,7 @@ class Module:
                     out[f"{module_prefix}.{name}" if module_prefix else name] = b if keep_vars else b.detach()
         return out
 
-    def load_state_dict(self, state_dict, strict=True):
+    def load_state_dict(self, state_dict: Any, strict: bool = True) -> Any:
         own = self.state_dict(keep_vars=True)
         missing = [k for k in own if k not in state_dict]
         unexpected = self._unexpected_keys(state_dict)

@@ -6,6 +6,7 @@ C++ optimizer, which updates every parameter in one call.
 """
 
 import math
+from typing import Any
 
 from .. import _core
 from .._core import Tensor
@@ -19,7 +20,7 @@ class Optimizer:
     # State entries that are one number per parameter rather than a buffer shaped like it.
     _scalar_state = ()
 
-    def __init__(self, params, defaults):
+    def __init__(self, params, defaults) -> None:
         self.defaults = dict(defaults)
         self.param_groups = []
         self._impl = None
@@ -58,10 +59,10 @@ class Optimizer:
             self._impl.add_param_group(group["params"], options)
         self.param_groups.append(group)
 
-    def zero_grad(self, set_to_none=True):
+    def zero_grad(self, set_to_none: bool = True) -> None:
         self._impl.zero_grad(set_to_none)
 
-    def step(self, closure=None):
+    def step(self, closure=None) -> Any:
         loss = None
         if closure is not None:
             with enable_grad():
