@@ -172,17 +172,22 @@ from . import linalg  # noqa: E402
 # The public names: what `from backprop import *` gives, and what type checkers accept as exported
 # (mypy --strict sees no name this list omits); tests/test_typing.py fails when one is missing.
 __all__ = [
-    "abs", "add", "all", "amax", "amin", "any", "arange", "argmax", "argmin", "bool", "cat", "chunk", "clamp",
-    "clip", "cmake_prefix_path", "concat", "cos", "cpu_capability", "div", "double", "dtype", "empty",
-    "enable_grad", "eq", "exp", "flatten", "float", "float32", "float64", "from_dlpack", "from_numpy", "full",
-    "full_like", "gather", "ge", "get_num_threads", "gt", "index_put", "index_select", "int64",
-    "is_grad_enabled", "le", "load", "log", "log_softmax", "logical_and", "logical_not", "logical_or",
-    "logsumexp", "long", "lt", "manual_seed", "matmul", "max", "maximum", "mean", "memory_stats", "min",
-    "minimum", "mm", "mul", "narrow", "ne", "neg", "no_grad", "nonzero", "ones", "ones_like", "permute",
-    "pow", "rand", "rand_like", "randint", "randn", "randn_like", "relu", "reset_peak_memory_stats",
-    "reshape", "save", "select", "SerializationError", "set_grad_enabled", "set_num_threads", "sigmoid",
-    "sin", "softmax", "split", "sqrt", "squeeze", "stack", "std", "sub", "sum", "swapaxes", "t", "tanh",
-    "Tensor", "tensor", "transpose", "unbind", "unsqueeze", "var", "where", "zeros", "zeros_like"
+    "abs", "add", "all", "amax", "amin", "any", "arange", "arctan2", "argmax", "argmin", "argsort", "atan2", "bool",
+    "BoolTensor", "cat", "ceil", "chunk", "clamp", "clamp_max", "clamp_min", "clip", "cmake_prefix_path", "concat",
+    "cos", "cpu_capability", "cumprod", "cumsum", "device", "diag", "diagonal", "dist", "div", "double",
+    "DoubleTensor", "dtype", "einsum", "empty", "empty_like", "enable_grad", "eq", "erf", "exp", "expm1", "eye",
+    "fix", "flatten", "flip", "fliplr", "flipud", "float", "float32", "float64", "FloatTensor", "floor",
+    "from_dlpack", "from_numpy", "full", "full_like", "gather", "ge", "ger", "get_default_device",
+    "get_num_threads", "gt", "hypot", "index_put", "index_select", "initial_seed", "int64", "is_grad_enabled", "le",
+    "linspace", "load", "log", "log10", "log1p", "log2", "log_softmax", "logical_and", "logical_not", "logical_or",
+    "logspace", "logsumexp", "long", "LongTensor", "lt", "manual_seed", "masked_fill", "matmul", "max", "maximum",
+    "mean", "memory_stats", "min", "minimum", "mm", "mul", "narrow", "ne", "neg", "no_grad", "nonzero", "norm",
+    "ones", "ones_like", "outer", "permute", "pow", "rand", "rand_like", "randint", "randint_like", "randn",
+    "randn_like", "randperm", "reciprocal", "relu", "reset_peak_memory_stats", "reshape", "roll", "round", "rsqrt",
+    "save", "seed", "select", "SerializationError", "set_default_device", "set_grad_enabled", "set_num_threads",
+    "sigmoid", "sign", "sin", "Size", "softmax", "sort", "split", "sqrt", "square", "squeeze", "stack", "std",
+    "sub", "sum", "swapaxes", "t", "tanh", "Tensor", "tensor", "tile", "topk", "trace", "transpose", "tril", "triu",
+    "trunc", "unbind", "unsqueeze", "var", "where", "zeros", "zeros_like"
 ]
 
 __version__ = "0.1.0"
