@@ -3,7 +3,7 @@
 // ops, for backward passes that are recorded (create_graph). First order keeps the fused kernels;
 // these give the same values with a graph, and their own derivatives are PyTorch's double
 // backward: zero for the piecewise-linear ones (hardtanh, relu6, hardsigmoid), the slope 1/3 only
-// strictly inside (-3, 3) for hardswish, the exponential branch only for x <= 0 in the ELU family.
+// strictly inside (-3, 3) for hardswish, the exponential branch only for x < 0 in the ELU family.
 #include <type_traits>
 
 #include "../kernels/activation_more.hpp"
@@ -30,18 +30,26 @@ inline Tensor grad(const kernels::HardtanhFn& fn, const Tensor& g, const Tensor&
 inline Tensor grad(const kernels::HardsigmoidFn& fn, const Tensor& g, const Tensor& x) {
   return g * constant_slope(fn, x);
 }
+// `expr` (differentiable) where `inside` holds, fn's constant first-order slope elsewhere: the
+// branch points keep the fused kernel's values while their second derivative is zero, as in torch.
+template <class Fn>
+Tensor piecewise(const Fn& fn, const Tensor& x, const Tensor& inside, const Tensor& expr) {
+  return where(inside, expr, constant_slope(fn, x));
+}
+
 inline Tensor grad(const kernels::HardswishFn& fn, const Tensor& g, const Tensor& x) {
   Tensor xd = x.detach();
   Tensor inside = logical_and(gt(xd, scalar_tensor(-3.0, x.dtype())), lt(xd, scalar_tensor(3.0, x.dtype())));
-  return g * where(inside, x / 3.0 + 0.5, constant_slope(fn, x));
+  return g * piecewise(fn, x, inside, x / 3.0 + 0.5);
 }
-// The exponential is taken of min(x, 0) selected by a constant mask, so large positive inputs
-// cannot overflow into the unselected branch (whose gradient would then be 0 * inf).
+// The exponential branch is differentiated only for x < 0 (torch's double backward), though x = 0
+// takes its slope. It is taken of x selected by a constant mask, so large positive inputs cannot
+// overflow into the unselected branch (whose gradient would then be 0 * inf).
 inline Tensor grad(const kernels::EluFn& fn, const Tensor& g, const Tensor& x) {
   Tensor zero = scalar_tensor(0.0, x.dtype());
-  Tensor neg = le(x.detach(), zero);
+  Tensor neg = lt(x.detach(), zero);
   Tensor slope_neg = exp(where(neg, x, zero) * fn.input_scale) * (fn.alpha * fn.scale * fn.input_scale);
-  return g * where(neg, slope_neg, scalar_tensor(fn.scale, x.dtype()));
+  return g * piecewise(fn, x, neg, slope_neg);
 }
 inline Tensor grad(const kernels::SiluFn&, const Tensor& g, const Tensor& x) {
   Tensor s = sigmoid(x);
