@@ -111,7 +111,7 @@ struct MishFn {
   }
 };
 
-/// x * min(max(x + 3, 0), 6) / 6.
+/// x * min(max(x + 3, 0), 6) / 6. The gradient at the kinks is PyTorch's: 0 at -3, 1 at 3.
 struct HardswishFn {
   static constexpr bool kFromOutput = false;
   static constexpr bool kVectorised = false;
@@ -122,8 +122,8 @@ struct HardswishFn {
   }
   template <class T>
   T grad(T g, T x) const {
-    if (x < T(-3)) return T(0);
-    return x <= T(3) ? g * (x / T(3) + T(0.5)) : g;
+    if (x <= T(-3)) return T(0);
+    return x < T(3) ? g * (x / T(3) + T(0.5)) : g;
   }
 };
 

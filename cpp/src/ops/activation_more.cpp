@@ -7,6 +7,7 @@
 #include "../kernels/activation_more.hpp"
 #include "../tensor_utils.hpp"
 #include "backprop/autograd.hpp"
+#include "derivative_more.hpp"
 #include "elementwise.hpp"
 #include "op.hpp"
 
@@ -15,7 +16,8 @@ namespace {
 
 Tensor floating(const Tensor& x) { return is_floating(x.dtype()) ? x : cast_raw(x, DType::Float32); }
 
-// One functor mapped forward, and its derivative as one fused pass over (grad, input) backward.
+// One functor mapped forward, and its derivative as one fused pass over (grad, input) backward;
+// a recorded backward (create_graph) writes the derivative in ops instead, to be differentiated.
 template <class Fn>
 struct PointwiseActivation : OpBase {
   Fn fn_;
@@ -30,6 +32,7 @@ struct PointwiseActivation : OpBase {
   std::vector<Tensor> backward(const Tensor& g) {
     Fn fn = fn_;
     Tensor s = saved(slot_);
+    if (is_grad_enabled()) return {derivative::grad(fn, g, is_floating(s.dtype()) ? s : cast_raw(s, g.dtype()))};
     if (Tensor d = map_activation_grad(fn, g, s, op_); d.defined()) return {d};
     if (!is_floating(s.dtype())) s = cast_raw(s, g.dtype());
     return {map_binary(g, s, g.dtype(), op_, [fn](auto gv, auto sv) {

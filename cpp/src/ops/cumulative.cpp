@@ -1,4 +1,6 @@
 // cumsum and cumprod along one dim. Integer and bool inputs give Int64, as in PyTorch.
+#include <vector>
+
 #include "../kernels/scan.hpp"
 #include "elementwise.hpp"
 #include "op.hpp"
@@ -63,6 +65,22 @@ struct Cumprod : OpBase {
     x_ = save(x);
     return scan<true>(x, dim_);
   }
+  // With zeros and a recorded backward (create_graph): dL/dx_k = prod_{i < k} x_i * r_k, where
+  // r_k = sum_{j >= k} g_j prod_{k < i <= j} x_i runs backwards as r_k = g_k + x_{k+1} r_{k+1}.
+  // No division and no constant mask, so every branch keeps its dependence on x (the masked
+  // first-order form below drops it after the first zero). n slices of ops: O(n) work in all.
+  Tensor recorded_zero_backward(const Tensor& g, const Tensor& x) const {
+    int64_t n = x.shape()[dim_];
+    if (n == 1) return g;
+    std::vector<Tensor> r(n);
+    r[n - 1] = narrow(g, dim_, n - 1, 1);
+    for (int64_t k = n - 2; k >= 0; --k) r[k] = narrow(g, dim_, k, 1) + narrow(x, dim_, k + 1, 1) * r[k + 1];
+    Shape one_shape = x.shape();
+    one_shape[dim_] = 1;
+    Tensor before_k = cat({ones(one_shape, x.dtype()), cumprod(narrow(x, dim_, 0, n - 1), dim_)}, dim_);
+    return before_k * cat(r, dim_);
+  }
+
   // dL/dx_k = sum_{j >= k} g_j * prod_{i <= j, i != k} x_i. Before the first zero of a slice that
   // is reverse_cumsum(g * out) / x_k; after it every term holds the zero, so 0; at the first zero
   // itself it is reverse_cumsum(g * cumprod(x with that zero set to 1)). The output is recomputed
@@ -79,6 +97,7 @@ struct Cumprod : OpBase {
       has_zero = any(is_zero).item() != 0.0;
     }
     if (!has_zero) return {reverse_cumsum(g * out, dim_) / x};
+    if (is_grad_enabled()) return {recorded_zero_backward(g, x)};
     Tensor zeros_so_far, before, first;
     {
       NoGradGuard no_grad;
