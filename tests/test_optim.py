@@ -197,3 +197,18 @@ def test_clip_grad_norm_nonfinite_raises():
     p.grad = bp.tensor([float("inf"), 1.0])
     with pytest.raises(RuntimeError, match="non-finite"):
         bp.nn.utils.clip_grad_norm_([p], 1.0, error_if_nonfinite=True)
+
+
+def test_hyperparameters_of_the_wrong_type_are_named():
+    import pytest
+
+    p = [bp.zeros(2, requires_grad=True)]
+    for cls in (bp.optim.SGD, bp.optim.Adam, bp.optim.AdamW, bp.optim.RMSprop, bp.optim.NAdam, bp.optim.RAdam,
+                bp.optim.Adamax, bp.optim.Adagrad):
+        with pytest.raises(TypeError, match=f"{cls.__name__}: lr must be a number, but got str"):
+            cls(p, lr="x")
+        with pytest.raises(TypeError, match="weight_decay must be a number"):
+            cls(p, weight_decay=None)
+    with pytest.raises(TypeError, match="betas must be a tuple of 2 numbers"):
+        bp.optim.Adam(p, betas=0.9)
+    bp.optim.SGD(p, lr=bp.tensor(0.1))  # a 0-d tensor, as PyTorch allows

@@ -5,7 +5,9 @@ hyperparameters: schedulers and users edit it, and each step hands the current v
 C++ optimizer, which updates every parameter in one call.
 """
 
+import inspect
 import math
+import numbers
 from typing import Any
 
 from .. import _core
@@ -41,6 +43,27 @@ class Optimizer:
     def _options(self, group):
         raise NotImplementedError
 
+    def _check_types(self, group):
+        """Each hyperparameter has the kind of value its default has: a number where the default is
+        a number (a 0-d tensor too, as PyTorch allows), a pair of numbers for betas."""
+        name = type(self).__name__
+
+        def is_number(v):
+            return (isinstance(v, numbers.Real) and not isinstance(v, bool)) or (isinstance(v, Tensor) and v.dim() == 0)
+
+        # The constructor's own defaults say the kind: self.defaults holds what the caller passed.
+        signature = inspect.signature(type(self).__init__).parameters
+        for key in self.defaults:
+            value = group[key]
+            default = signature[key].default if key in signature else None
+            if isinstance(default, numbers.Real) and not isinstance(default, bool) and not is_number(value):
+                raise TypeError(f"{name}: {key} must be a number, but got {type(value).__name__} ({value!r})")
+            if isinstance(default, tuple) and not (isinstance(value, (tuple, list)) and len(value) == len(default)
+                                                   and all(is_number(v) for v in value)):
+                raise TypeError(f"{name}: {key} must be a tuple of {len(default)} numbers, but got {value!r}")
+            if isinstance(default, tuple):
+                group[key] = tuple(value)
+
     def _check(self, group):
         if group["lr"] < 0.0:
             raise ValueError(f"Invalid learning rate: {group['lr']}")
@@ -51,6 +74,7 @@ class Optimizer:
         group["params"] = [params] if isinstance(params, Tensor) else list(params)
         for key, value in self.defaults.items():
             group.setdefault(key, value)
+        self._check_types(group)
         self._check(group)
         options = self._options(group)
         if self._impl is None:
