@@ -39,3 +39,15 @@ def test_training_steps_reuse_their_buffers_and_compute_the_same_values():
     assert bp.memory_stats()["bytes_in_use"] - before == y.numel() * 4
     del y
     assert bp.memory_stats()["bytes_in_use"] == before
+
+
+def test_large_buffers_start_on_a_page_so_outputs_never_trail_their_inputs_by_a_few_bytes():
+    # An output a little past its input modulo 4 KiB makes each load wait on the store before it
+    # (4K aliasing); every buffer from 64 KiB on starts at offset 0 of a page.
+    sizes = [16_384, 100_000, 1 << 20, 3_000_001]
+    held = [bp.empty(n) for n in sizes for _ in range(3)]
+    assert all(t.data_ptr() % 4096 == 0 for t in held)
+    x = bp.tensor(np.linspace(-1, 1, 100_000, dtype=np.float32))
+    assert bp.exp(x).data_ptr() % 4096 == x.data_ptr() % 4096 == 0
+    small = bp.empty(100)
+    assert small.data_ptr() % 64 == 0

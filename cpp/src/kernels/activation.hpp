@@ -82,7 +82,8 @@ struct LeakyReluFn {
   }
 };
 
-// Exact GELU, x * Phi(x).
+// Exact GELU, x * Phi(x). float32 vectors take Phi directly (vm::detail::normal_cdf_f32, one
+// exponential for the forward and the backward); scalars and float64 lanes go through erf.
 struct GeluFn {
   static constexpr bool kFromOutput = false;
   static constexpr bool kVectorised = true;
@@ -90,15 +91,26 @@ struct GeluFn {
   template <class T>
   T f(T x) const {
     using S = vm::elem_t<T>;
-    return x * S(0.5) * (S(1) + vm::erf(x * S(M_SQRT1_2)));
+    if constexpr (vm::is_vec_v<T> && sizeof(S) == 4) {
+      T gauss;
+      return x * vm::detail::normal_cdf_f32(x, gauss);
+    } else {
+      return x * S(0.5) * (S(1) + vm::erf(x * S(M_SQRT1_2)));
+    }
   }
   template <class T>
   T grad(T g, T x) const {
     using S = vm::elem_t<T>;
-    const S alpha = S(M_2_SQRTPI * M_SQRT1_2 * 0.5);
-    T cdf = S(0.5) * (S(1) + vm::erf(x * S(M_SQRT1_2)));
-    T pdf = alpha * vm::exp(S(-0.5) * x * x);
-    return g * (cdf + x * pdf);
+    const S inv_sqrt_2pi = S(M_2_SQRTPI * M_SQRT1_2 * 0.5);
+    if constexpr (vm::is_vec_v<T> && sizeof(S) == 4) {
+      T gauss;
+      T cdf = vm::detail::normal_cdf_f32(x, gauss);
+      return g * (cdf + x * (inv_sqrt_2pi * gauss));
+    } else {
+      T cdf = S(0.5) * (S(1) + vm::erf(x * S(M_SQRT1_2)));
+      T pdf = inv_sqrt_2pi * vm::exp(S(-0.5) * x * x);
+      return g * (cdf + x * pdf);
+    }
   }
 };
 
