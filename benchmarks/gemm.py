@@ -12,9 +12,9 @@ over rounds. Shapes are M x K x N; the layout says which operand is a transposed
 (``.t()`` in backprop, ``.T`` in NumPy), as the MLP backward passes them:
 NT is the forward x @ W.t(), NN the input gradient g @ W, TN the weight gradient g.t() @ x.
 
-OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE, when set in the environment, can slow NumPy; this
-script leaves the environment alone and warns. To compare at full speed, unset them for that
-one command: ``env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python benchmarks/gemm.py``.
+Children run in benchmarks/peer_env.py's environment: a user's OPENBLAS_CORETYPE /
+OPENBLAS_L2_SIZE are dropped, and with BACKPROP_CPU_CAPABILITY=avx2 NumPy's OpenBLAS is held to
+its AVX2 (Haswell) kernels too.
 
 Recorded (2-core AMD EPYC Zen 4 VM shared with other jobs, quiet window; numpy 2.4.6 with
 OpenBLAS 0.3.31; ``env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python benchmarks/gemm.py``),
@@ -52,6 +52,9 @@ import statistics
 import subprocess
 import sys
 import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import peer_env  # noqa: E402
 
 SQUARE = [(n, n, n, "NN") for n in (256, 512, 1024, 2048)]
 TRAINING = [
@@ -108,10 +111,8 @@ print(json.dumps(dict(seconds=statistics.median(times), best=min(times), calls=l
 
 def _child(lib, shape, threads, min_time, dtype="float32", clock="perf_counter"):
     m, k, n, layout = shape
-    env = dict(os.environ)
-    env["OMP_NUM_THREADS"] = str(threads)
-    for var in ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-        env[var] = str(threads)
+    env = peer_env.child_env(OMP_NUM_THREADS=str(threads), OPENBLAS_NUM_THREADS=str(threads),
+                             MKL_NUM_THREADS=str(threads))
     cmd = [sys.executable, "-c", _CHILD, lib, str(m), str(k), str(n), layout, str(threads), str(min_time), dtype, clock]
     out = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -184,9 +185,6 @@ def main(argv=None):
     args = p.parse_args(argv)
     if args.cpu_time and args.threads != 1:
         p.error("--cpu-time measures one thread; use it with --threads 1")
-    for var in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):
-        if var in os.environ:
-            print(f"warning: {var}={os.environ[var]} is set and may slow NumPy's BLAS", file=sys.stderr)
     load0 = os.getloadavg()[0]
     t0 = time.time()
     results = run(args.shapes, threads=args.threads, rounds=args.rounds, min_time=args.min_time, dtype=args.dtype,

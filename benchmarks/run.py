@@ -33,12 +33,11 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
 import gemm  # noqa: E402
+import peer_env  # noqa: E402
 import scenarios  # noqa: E402
 import transcendental  # noqa: E402
 import workloads  # noqa: E402
 
-# Older OpenBLAS builds need these set on some CPUs; a current numpy runs slower with them.
-OPENBLAS_VARS = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
 
 FAMILIES = {
     "gemm": None,  # benchmarks/gemm.py runs its own children
@@ -54,7 +53,7 @@ KINDS = ("avx512", "avx2")
 
 def run_child(family, lib, case):
     """Times one case of one library in a fresh interpreter; returns seconds per iteration."""
-    env = {k: v for k, v in os.environ.items() if k not in OPENBLAS_VARS}
+    env = peer_env.child_env()
     cmd = [sys.executable, os.path.join(HERE, "workloads.py"), family, lib, json.dumps(case)]
     out = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
     if out.returncode != 0:
@@ -82,11 +81,7 @@ def measure(family, cases, repeats):
 
 
 def measure_gemm(repeats):
-    saved = {k: os.environ.pop(k) for k in OPENBLAS_VARS if k in os.environ}
-    try:
-        results = gemm.run(rounds=repeats) + gemm.run(rounds=repeats, dtype="float64")
-    finally:
-        os.environ.update(saved)
+    results = gemm.run(rounds=repeats) + gemm.run(rounds=repeats, dtype="float64")
     rows = []
     for r in results:
         flop = 2.0 * r["m"] * r["k"] * r["n"]
@@ -210,7 +205,10 @@ def write_results(results, info, path, repeats):
         f"- load average before and after: {info['load_before']:.2f} -> {os.getloadavg()[0]:.2f}",
         "",
         "Ratio = peer time / backprop time (above 1: backprop is faster). Each kernel kind is forced",
-        "with BACKPROP_CPU_CAPABILITY for every child process of its section.",
+        "with BACKPROP_CPU_CAPABILITY for every child process of its section. In the avx2 section the",
+        "peers are held to AVX2 as well (ATEN_CPU_CAPABILITY, MKL_ENABLE_INSTRUCTIONS,",
+        "ONEDNN_MAX_CPU_ISA, NPY_DISABLE_CPU_FEATURES, OPENBLAS_CORETYPE=Haswell: benchmarks/peer_env.py),",
+        "so it stands for a machine without AVX-512.",
         "",
     ]
     for kind, (rows, scenario_rows) in results.items():

@@ -21,9 +21,9 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
+import peer_env  # noqa: E402
 import workloads  # noqa: E402
 
-OPENBLAS_VARS = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
 SCENARIOS = ("idle", "after-numpy", "loaded")
 
 CASES = [
@@ -83,7 +83,7 @@ def child(family, lib, case, scenario, threads):
 
 
 def run_child(family, lib, case, scenario, threads):
-    env = {k: v for k, v in os.environ.items() if k not in OPENBLAS_VARS + ("OMP_NUM_THREADS",)}
+    env = peer_env.child_env(drop=("OMP_NUM_THREADS",))
     cmd = [sys.executable, os.path.abspath(__file__), "--child", family, lib, json.dumps(case), scenario, str(threads)]
     out = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
     if out.returncode != 0:

@@ -23,6 +23,9 @@ import subprocess
 import sys
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import peer_env  # noqa: E402
+
 WORKLOADS = ["exp", "tanh", "sigmoid", "log", "gelu", "gelu_tanh", "softplus", "exp_bwd", "tanh_bwd"]
 
 
@@ -107,7 +110,7 @@ def run(kinds, threads_list, sizes, workloads, rounds):
     rows = []
     for kind in kinds:
         for threads in threads_list:
-            env = dict(os.environ, BACKPROP_CPU_CAPABILITY=kind, OMP_NUM_THREADS=str(threads))
+            env = peer_env.child_env(BACKPROP_CPU_CAPABILITY=kind, OMP_NUM_THREADS=str(threads))
             cmd = [sys.executable, __file__, "--child", "--threads", str(threads), "--rounds", str(rounds),
                    "--sizes", *sizes, "--workloads", *workloads]
             res = subprocess.run(cmd, env=env, capture_output=True, text=True)
