@@ -98,11 +98,14 @@ def measure(scenario, repeats):
     rows = []
     try:
         for family, case in CASES:
-            t = {}
-            for lib in ("backprop", "torch"):
-                for threads in (1, 2):
-                    t[(lib, threads)] = statistics.median(
-                        run_child(family, lib, case, scenario, threads) for _ in range(repeats))
+            # Rounds interleave the four (library, threads) runs: this machine's speed drifts by
+            # 10% and more over tens of seconds, and a block of one configuration's runs would
+            # carry the drift into its 1t/2t ratio.
+            samples = {(lib, threads): [] for lib in ("backprop", "torch") for threads in (1, 2)}
+            for r in range(repeats):
+                for key in (list(samples) if r % 2 == 0 else list(reversed(samples))):
+                    samples[key].append(run_child(family, key[0], case, scenario, key[1]))
+            t = {key: statistics.median(v) for key, v in samples.items()}
             row = {"scenario": scenario, "case": case["name"], "times": {f"{k[0]} {k[1]}t": v for k, v in t.items()}}
             rows.append(row)
             print(format_row(row), flush=True)
