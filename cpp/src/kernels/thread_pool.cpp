@@ -25,6 +25,40 @@ namespace {
 
 thread_local bool t_in_chunk = false;
 
+int64_t now_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+// Feedback from the loops themselves, beside the runnable count (available_threads). That count
+// is a sample taken every millisecond, and a competitor that comes and goes in step with our own
+// loops (OpenBLAS spinning for a while after each NumPy call made between training steps) slips
+// between the samples: a loop then starts a worker on a CPU the competitor holds. What that
+// costs shows at the loop's end: the caller, done with its own chunks, waits for a worker the
+// OS preempted in the middle of one, for a scheduler time slice (a millisecond or more) instead
+// of the fraction of a chunk an unhindered worker needs. After such a wait, loops run on the
+// caller alone for a back-off period, which doubles while the waits recur and returns to its
+// start after a run of clean loops.
+constexpr int64_t kPreemptedSlackNs = 200'000;  // far above a wake-up, below a time slice
+constexpr int64_t kFirstBackoffNs = 20'000'000;
+constexpr int64_t kLongestBackoffNs = 1'000'000'000;
+constexpr int kCleanLoopsToReset = 16;
+std::atomic<int64_t> g_serial_until_ns{0};
+std::atomic<int64_t> g_backoff_ns{kFirstBackoffNs};
+std::atomic<int> g_clean_loops{0};
+
+void record_team_wait(int64_t wait_ns, int64_t caller_ns, int64_t caller_chunks) {
+  int64_t per_chunk = caller_chunks > 0 ? caller_ns / caller_chunks : caller_ns;
+  if (wait_ns > 2 * per_chunk + kPreemptedSlackNs) {
+    int64_t backoff = g_backoff_ns.load(std::memory_order_relaxed);
+    g_serial_until_ns.store(now_ns() + backoff, std::memory_order_relaxed);
+    g_backoff_ns.store(std::min(2 * backoff, kLongestBackoffNs), std::memory_order_relaxed);
+    g_clean_loops.store(0, std::memory_order_relaxed);
+  } else if (g_clean_loops.fetch_add(1, std::memory_order_relaxed) + 1 >= kCleanLoopsToReset) {
+    g_backoff_ns.store(kFirstBackoffNs, std::memory_order_relaxed);
+  }
+}
+
 inline void cpu_relax() {
 #if defined(__x86_64__) || defined(__i386__)
   _mm_pause();
@@ -70,17 +104,22 @@ class Pool {
       wake_.notify_all();
     }
     t_in_chunk = true;
-    claim_and_run();
+    int64_t started = now_ns();
+    int64_t own_chunks = claim_and_run();
+    int64_t own_done = now_ns();
     t_in_chunk = false;
     // Workers that have not claimed a chunk by now find the loop closed and leave it alone; only
     // those already running one are waited for.
     closed_.store(true);
+    bool waited = false;
     for (int spins = 0; active_.load() != 0; ++spins) {
+      waited = true;
       if (spins < 4096)
         cpu_relax();
       else
         std::this_thread::yield();
     }
+    record_team_wait(waited ? now_ns() - own_done : 0, own_done - started, own_chunks);
     if (error_) std::rethrow_exception(error_);
   }
 
@@ -106,10 +145,11 @@ class Pool {
     for (; started_.load() < wanted; started_.fetch_add(1)) std::thread([this] { worker(); }).detach();
   }
 
-  void claim_and_run() {
-    for (;;) {
+  /// Runs chunks until none is left; returns how many this thread ran.
+  int64_t claim_and_run() {
+    for (int64_t ran = 0;; ++ran) {
       int64_t c = next_.fetch_add(1, std::memory_order_relaxed);
-      if (c >= chunks_) return;
+      if (c >= chunks_) return ran;
       try {
         chunk_(c, context_);
       } catch (...) {
@@ -252,8 +292,8 @@ int available_threads() {
   static const bool dynamic = dynamic_from_environment();
   static const int cpus = cpus_of_this_process();
   if (!dynamic) return threads;
-  int64_t now = std::chrono::duration_cast<std::chrono::nanoseconds>(
-                    std::chrono::steady_clock::now().time_since_epoch()).count();
+  int64_t now = now_ns();
+  if (now < g_serial_until_ns.load(std::memory_order_relaxed)) return 1;
   int64_t due = g_next_sample_ns.load(std::memory_order_relaxed);
   if (now >= due && g_next_sample_ns.compare_exchange_strong(due, now + kResampleNs)) {
     int running = runnable_threads();

@@ -17,7 +17,8 @@ void set_max_threads(int n);
 /// threads on the machine are keeping busy (OpenBLAS spinning after a NumPy call, another job),
 /// and at least 1. A team larger than the CPUs free to it waits at every loop's end for a
 /// thread the OS has preempted, which made 2 threads slower than 1. Read from the kernel's count
-/// of runnable threads at most every couple of milliseconds; OMP_DYNAMIC=false turns it off.
+/// of runnable threads at most every millisecond, and 1 for a while after a loop's caller had
+/// to wait for a worker preempted in the middle of a chunk; OMP_DYNAMIC=false turns both off.
 int available_threads();
 /// Whether the calling thread is running a chunk of a parallel loop (nested loops run serially).
 bool in_parallel_region();
