@@ -1,5 +1,6 @@
 #include "thread_pool.hpp"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <sched.h>
@@ -10,7 +11,9 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <exception>
 #include <mutex>
 #include <string>
@@ -30,15 +33,15 @@ int64_t now_ns() {
       .count();
 }
 
-// Feedback from the loops themselves, beside the runnable count (available_threads). That count
-// is a sample taken every millisecond, and a competitor that comes and goes in step with our own
-// loops (OpenBLAS spinning for a while after each NumPy call made between training steps) slips
-// between the samples: a loop then starts a worker on a CPU the competitor holds. What that
-// costs shows at the loop's end: the caller, done with its own chunks, waits for a worker the
-// OS preempted in the middle of one, for a scheduler time slice (a millisecond or more) instead
-// of the fraction of a chunk an unhindered worker needs. After such a wait, loops run on the
-// caller alone for a back-off period, which doubles while the waits recur and returns to its
-// start after a run of clean loops.
+// Feedback from the loops themselves, beside the runnable counts (available_threads). Those are
+// a sample taken every 10 ms: a competitor that comes and goes between samples slips through,
+// and so does a thread pool in our own process that the counts leave out but that does hold on
+// to its CPU (one that spins without yielding). Either way a loop starts a worker on a CPU the
+// competitor holds, and the cost shows at the loop's end: the caller, done with its own chunks,
+// waits for a worker the OS preempted in the middle of one, for a scheduler time slice (a
+// millisecond or more) instead of the fraction of a chunk an unhindered worker needs. After such
+// a wait, loops run on the caller alone for a back-off period, which doubles while the waits
+// recur and returns to its start after a run of clean loops.
 constexpr int64_t kPreemptedSlackNs = 200'000;  // far above a wake-up, below a time slice
 constexpr int64_t kFirstBackoffNs = 20'000'000;
 constexpr int64_t kLongestBackoffNs = 1'000'000'000;
@@ -122,9 +125,6 @@ class Pool {
     record_team_wait(waited ? now_ns() - own_done : 0, own_done - started, own_chunks);
     if (error_) std::rethrow_exception(error_);
   }
-
-  /// Workers polling for the next loop or running one: runnable threads of our own.
-  int awake_workers() const { return started_.load(std::memory_order_relaxed) - sleepers_.load(std::memory_order_relaxed); }
 
   static void run_serial(int64_t chunks, void (*chunk)(int64_t, void*), void* context) {
     bool outer = t_in_chunk;
@@ -267,6 +267,33 @@ int runnable_threads() {
   return std::atoi(p);
 }
 
+// Runnable threads of this process now (state R in /proc/self/task/*/stat), or -1 where that
+// cannot be read. They are subtracted from the machine's count: threads of our own process are
+// the caller, our workers, and other libraries' pools (OpenBLAS after a NumPy call), whose
+// spinning yields the CPU; measured after a NumPy matmul, treating them as busy CPUs made a
+// training step 1.2x slower than using both cores beside them.
+int runnable_threads_of_this_process() {
+  DIR* tasks = ::opendir("/proc/self/task");
+  if (!tasks) return -1;
+  int running = 0;
+  char path[300], stat[512];  // a task name (a thread id) is at most 255 bytes
+  while (const dirent* task = ::readdir(tasks)) {
+    if (task->d_name[0] < '0' || task->d_name[0] > '9') continue;
+    std::snprintf(path, sizeof(path), "/proc/self/task/%s/stat", task->d_name);
+    int fd = ::open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) continue;  // the thread has just exited
+    ssize_t n = ::read(fd, stat, sizeof(stat) - 1);
+    ::close(fd);
+    if (n <= 0) continue;
+    stat[n] = '\0';
+    // The state follows the command name, which is in parentheses and may itself hold ") ".
+    const char* close_paren = std::strrchr(stat, ')');
+    if (close_paren && close_paren[1] == ' ' && close_paren[2] == 'R') ++running;
+  }
+  ::closedir(tasks);
+  return running;
+}
+
 bool dynamic_from_environment() {
   const char* env = std::getenv("OMP_DYNAMIC");
   if (!env) return true;
@@ -276,9 +303,10 @@ bool dynamic_from_environment() {
 }
 
 // One reading is a snapshot: a kernel thread or a short-lived process shows up in a fraction of
-// them on an idle machine. A competitor that matters (a spinning pool, another job) is there in
-// every reading, so the team shrinks by the fewest others seen over the last kWindow readings.
-constexpr int64_t kResampleNs = 1'000'000;
+// them on an idle machine. A competitor that matters (another job) is there in every reading,
+// so the team shrinks by the fewest others seen over the last kWindow readings. A reading costs
+// about 15 us per thread of this process, so it is taken at most every 10 ms.
+constexpr int64_t kResampleNs = 10'000'000;
 constexpr int kWindow = 4;
 std::atomic<int64_t> g_next_sample_ns{0};
 std::atomic<int> g_others[kWindow];
@@ -297,10 +325,11 @@ int available_threads() {
   int64_t due = g_next_sample_ns.load(std::memory_order_relaxed);
   if (now >= due && g_next_sample_ns.compare_exchange_strong(due, now + kResampleNs)) {
     int running = runnable_threads();
-    if (running >= 0) {
-      Pool* p = g_pool.load(std::memory_order_acquire);
-      // This thread and our own awake workers are runnable too; what is left is other work.
-      int others = std::max(0, running - 1 - (p ? p->awake_workers() : 0));
+    int ours = running >= 0 ? runnable_threads_of_this_process() : -1;
+    if (ours >= 0) {
+      // This thread is runnable in both counts (so at least 1 of ours); the rest of the
+      // machine's is other processes' work.
+      int others = std::max(0, running - std::max(1, ours));
       g_others[g_sample_count.fetch_add(1, std::memory_order_relaxed) % kWindow].store(others, std::memory_order_relaxed);
     }
   }

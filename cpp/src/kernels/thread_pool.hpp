@@ -13,12 +13,12 @@ namespace backprop::kernels {
 int max_threads();
 /// Sets the team size for the whole process (n >= 1).
 void set_max_threads(int n);
-/// Threads a loop starting now should use: max_threads(), less the CPUs that other runnable
-/// threads on the machine are keeping busy (OpenBLAS spinning after a NumPy call, another job),
-/// and at least 1. A team larger than the CPUs free to it waits at every loop's end for a
-/// thread the OS has preempted, which made 2 threads slower than 1. Read from the kernel's count
-/// of runnable threads at most every millisecond, and 1 for a while after a loop's caller had
-/// to wait for a worker preempted in the middle of a chunk; OMP_DYNAMIC=false turns both off.
+/// Threads a loop starting now should use: max_threads(), less the CPUs that other processes'
+/// runnable threads are keeping busy (another job), and at least 1. A team larger than the
+/// CPUs free to it waits at every loop's end for a thread the OS has preempted, which made 2
+/// threads slower than 1. Read from the kernel's counts of runnable threads at most every 10 ms,
+/// and 1 for a while after a loop's caller had to wait for a worker preempted in the middle of a
+/// chunk; OMP_DYNAMIC=false turns both off.
 int available_threads();
 /// Whether the calling thread is running a chunk of a parallel loop (nested loops run serially).
 bool in_parallel_region();
