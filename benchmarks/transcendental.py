@@ -6,10 +6,11 @@
 
 Workloads: forward-only exp, tanh, sigmoid, log, GELU (erf and tanh forms) and softplus, and ``f(x).sum().backward()`` for exp and
 tanh (forward, sum, and the backward through the expanded gradient). Each (kernel kind, thread
-count) runs in its own child process with BACKPROP_CPU_CAPABILITY set, so the kind is chosen
-as at import; inside it backprop, torch and NumPy alternate call by call and each reports the
-median over rounds of the per-call mean. The ratio is torch's time over backprop's: above 1
-backprop is faster. NumPy (one thread, no autograd) is printed for scale on forward workloads.
+count, library) runs in a child process of its own with BACKPROP_CPU_CAPABILITY set (and the
+peers held to the same instruction set, benchmarks/peer_env.py), so the kind is chosen as at
+import and no library's idle threads compete with another's; each reports the median over
+rounds of the per-call mean. The ratio is torch's time over backprop's: above 1 backprop is
+faster. NumPy (one thread, no autograd) is printed for scale on forward workloads.
 
 The machine's load average is printed with the table: on a shared machine compare only runs
 whose load stayed low, and prefer the one-thread rows when judging the kernels themselves.
@@ -27,97 +28,104 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import peer_env  # noqa: E402
 
 WORKLOADS = ["exp", "tanh", "sigmoid", "log", "gelu", "gelu_tanh", "softplus", "exp_bwd", "tanh_bwd"]
+LIBS = ("backprop", "torch", "numpy")
 
 
 # Activations that live in nn.functional, with the arguments that pick the variant timed.
 NN_FUNCTIONAL = {"gelu": ("gelu", {}), "gelu_tanh": ("gelu", {"approximate": "tanh"}), "softplus": ("softplus", {})}
 
 
-def _child(args):
+def _functions(lib, w, base, requires_grad):
+    """The call timed for workload w in one library, or None where it has no such call."""
     import numpy as np
 
-    import backprop as bp
+    if lib == "numpy":
+        if w not in ("exp", "tanh", "log", "sigmoid"):
+            return None
+        f = {"exp": np.exp, "tanh": np.tanh, "log": np.log, "sigmoid": lambda v: 1.0 / (1.0 + np.exp(-v))}[w]
+        return lambda: f(base)
+    mod = __import__(lib)
+    x = mod.tensor(base, requires_grad=requires_grad)
+    if w.endswith("_bwd"):
+        op = getattr(mod, w[: -len("_bwd")])
 
-    torch = None
-    try:
+        def run():
+            x.grad = None
+            op(x).sum().backward()
+
+        return run
+    if w in NN_FUNCTIONAL:
+        fn, kwargs = NN_FUNCTIONAL[w]
+        f = getattr(mod.nn.functional, fn)
+        return lambda: f(x, **kwargs)
+    f = getattr(mod, w)
+    return lambda: f(x)
+
+
+def _child(args):
+    """One library in this process: another library's threads (PyTorch's OpenMP pool spinning
+    after its own calls) would otherwise compete with the one being timed."""
+    import numpy as np
+
+    if args.lib == "torch":
         import torch
 
         torch.set_num_threads(args.threads)
-    except ImportError:
-        pass
-    bp.set_num_threads(args.threads)
+    elif args.lib == "backprop":
+        import backprop as bp
+
+        bp.set_num_threads(args.threads)
     rng = np.random.default_rng(0)
-    out = {"kind": bp._core.cpu_capability(), "rows": []}
+    out = {"rows": []}
+    if args.lib == "backprop":
+        out["kind"] = bp._core.cpu_capability()
     for size in args.sizes:
         n = int(float(size))
         data = rng.uniform(-4.0, 4.0, n).astype(np.float32)
         pos = np.abs(data) + np.float32(0.01)
         for w in args.workloads:
-            base = pos if w == "log" else data
-            fns = {}
-            bx = bp.tensor(base, requires_grad=w.endswith("_bwd"))
-            tx = torch.tensor(base, requires_grad=w.endswith("_bwd")) if torch else None
-            if w.endswith("_bwd"):
-                op = w[: -len("_bwd")]
-
-                def bp_run(op=op, x=bx):
-                    x.grad = None
-                    getattr(bp, op)(x).sum().backward()
-
-                fns["backprop"] = bp_run
-                if torch:
-
-                    def t_run(op=op, x=tx):
-                        x.grad = None
-                        getattr(torch, op)(x).sum().backward()
-
-                    fns["torch"] = t_run
-            elif w in NN_FUNCTIONAL:
-                fn, kwargs = NN_FUNCTIONAL[w]
-                fns["backprop"] = lambda x=bx: getattr(bp.nn.functional, fn)(x, **kwargs)
-                if torch:
-                    fns["torch"] = lambda x=tx: getattr(torch.nn.functional, fn)(x, **kwargs)
-            else:
-                with bp.no_grad():
-                    fns["backprop"] = lambda op=w, x=bx: getattr(bp, op)(x)
-                if torch:
-                    fns["torch"] = lambda op=w, x=tx: getattr(torch, op)(x)
-                np_fn = {
-                    "exp": np.exp,
-                    "tanh": np.tanh,
-                    "log": np.log,
-                    "sigmoid": lambda v: 1.0 / (1.0 + np.exp(-v)),
-                }[w]
-                fns["numpy"] = lambda f=np_fn, x=base: f(x)
+            f = _functions(args.lib, w, pos if w == "log" else data, w.endswith("_bwd"))
+            if f is None:
+                continue
             reps = max(3, int(2e7 // n))
-            samples = {k: [] for k in fns}
-            for f in fns.values():
-                f()
-            for r in range(args.rounds):
-                order = list(fns) if r % 2 == 0 else list(reversed(fns))
-                for k in order:
-                    t0 = time.perf_counter()
-                    for _ in range(reps):
-                        fns[k]()
-                    samples[k].append((time.perf_counter() - t0) / reps)
-            out["rows"].append({"workload": w, "n": n, **{k: statistics.median(v) for k, v in samples.items()}})
+            f()
+            samples = []
+            for _ in range(args.rounds):
+                t0 = time.perf_counter()
+                for _ in range(reps):
+                    f()
+                samples.append((time.perf_counter() - t0) / reps)
+            out["rows"].append({"workload": w, "n": n, "seconds": statistics.median(samples)})
     print(json.dumps(out))
 
 
 def run(kinds, threads_list, sizes, workloads, rounds):
     """Rows of seconds per call ({"kind", "threads", "workload", "n", "backprop", "torch", "numpy"}),
-    one child process per (kernel kind, thread count)."""
+    one child process per (kernel kind, thread count, library); the libraries' children
+    alternate in order from one (kind, threads) to the next."""
     rows = []
     for kind in kinds:
-        for threads in threads_list:
+        for i, threads in enumerate(threads_list):
             env = peer_env.child_env(BACKPROP_CPU_CAPABILITY=kind, OMP_NUM_THREADS=str(threads))
-            cmd = [sys.executable, __file__, "--child", "--threads", str(threads), "--rounds", str(rounds),
-                   "--sizes", *sizes, "--workloads", *workloads]
-            res = subprocess.run(cmd, env=env, capture_output=True, text=True)
-            if res.returncode != 0:
-                raise RuntimeError(f"transcendental child failed:\n{res.stderr[-2000:]}")
-            data = json.loads(res.stdout.strip().splitlines()[-1])
-            rows += [dict(row, kind=data["kind"], threads=threads) for row in data["rows"]]
+            merged, found_kind = {}, kind
+            libs = LIBS if i % 2 == 0 else tuple(reversed(LIBS))
+            for lib in libs:
+                cmd = [sys.executable, __file__, "--child", "--lib", lib, "--threads", str(threads),
+                       "--rounds", str(rounds), "--sizes", *sizes, "--workloads", *workloads]
+                res = subprocess.run(cmd, env=env, capture_output=True, text=True)
+                if res.returncode != 0:
+                    if lib == "torch" and "No module named 'torch'" in res.stderr:
+                        continue
+                    raise RuntimeError(f"transcendental child ({lib}) failed:\n{res.stderr[-2000:]}")
+                data = json.loads(res.stdout.strip().splitlines()[-1])
+                found_kind = data.get("kind", found_kind)
+                for row in data["rows"]:
+                    merged.setdefault((row["workload"], row["n"]), {})[lib] = row["seconds"]
+            for w in workloads:
+                for size in sizes:
+                    times = merged.get((w, int(float(size))), {})
+                    if "backprop" in times:
+                        rows.append(dict(times, workload=w, n=int(float(size)), kind=found_kind, threads=threads))
     return rows
 
 
@@ -129,6 +137,7 @@ def main():
     p.add_argument("--workloads", nargs="+", default=WORKLOADS, choices=WORKLOADS)
     p.add_argument("--rounds", type=int, default=5)
     p.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    p.add_argument("--lib", choices=LIBS, help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.child:
         args.threads = args.threads[0]

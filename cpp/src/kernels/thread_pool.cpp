@@ -39,9 +39,11 @@ int64_t now_ns() {
 // to its CPU (one that spins without yielding). Either way a loop starts a worker on a CPU the
 // competitor holds, and the cost shows at the loop's end: the caller, done with its own chunks,
 // waits for a worker the OS preempted in the middle of one, for a scheduler time slice (a
-// millisecond or more) instead of the fraction of a chunk an unhindered worker needs. After such
-// a wait, loops run on the caller alone for a back-off period, which doubles while the waits
-// recur and returns to its start after a run of clean loops.
+// millisecond or more) instead of the fraction of a chunk an unhindered worker needs. When two
+// of the last three loops that used the team had such a wait, loops run on the caller alone for
+// a back-off period, which doubles while the waits recur and returns to its start after a run
+// of clean loops. A single wait is not enough: on a virtual machine the host preempts a CPU now
+// and then, which no choice of team size avoids.
 constexpr int64_t kPreemptedSlackNs = 200'000;  // far above a wake-up, below a time slice
 constexpr int64_t kFirstBackoffNs = 20'000'000;
 constexpr int64_t kLongestBackoffNs = 1'000'000'000;
@@ -49,17 +51,24 @@ constexpr int kCleanLoopsToReset = 16;
 std::atomic<int64_t> g_serial_until_ns{0};
 std::atomic<int64_t> g_backoff_ns{kFirstBackoffNs};
 std::atomic<int> g_clean_loops{0};
+std::atomic<unsigned> g_recent_waits{0};  // one bit per team loop, newest lowest
 
 void record_team_wait(int64_t wait_ns, int64_t caller_ns, int64_t caller_chunks) {
   int64_t per_chunk = caller_chunks > 0 ? caller_ns / caller_chunks : caller_ns;
-  if (wait_ns > 2 * per_chunk + kPreemptedSlackNs) {
-    int64_t backoff = g_backoff_ns.load(std::memory_order_relaxed);
-    g_serial_until_ns.store(now_ns() + backoff, std::memory_order_relaxed);
-    g_backoff_ns.store(std::min(2 * backoff, kLongestBackoffNs), std::memory_order_relaxed);
-    g_clean_loops.store(0, std::memory_order_relaxed);
-  } else if (g_clean_loops.fetch_add(1, std::memory_order_relaxed) + 1 >= kCleanLoopsToReset) {
-    g_backoff_ns.store(kFirstBackoffNs, std::memory_order_relaxed);
+  bool preempted = wait_ns > 2 * per_chunk + kPreemptedSlackNs;
+  unsigned recent = ((g_recent_waits.load(std::memory_order_relaxed) << 1) | (preempted ? 1u : 0u)) & 7u;
+  g_recent_waits.store(recent, std::memory_order_relaxed);
+  if (!preempted) {
+    if (g_clean_loops.fetch_add(1, std::memory_order_relaxed) + 1 >= kCleanLoopsToReset)
+      g_backoff_ns.store(kFirstBackoffNs, std::memory_order_relaxed);
+    return;
   }
+  g_clean_loops.store(0, std::memory_order_relaxed);
+  if ((recent & 1u) + ((recent >> 1) & 1u) + ((recent >> 2) & 1u) < 2) return;
+  g_recent_waits.store(0, std::memory_order_relaxed);
+  int64_t backoff = g_backoff_ns.load(std::memory_order_relaxed);
+  g_serial_until_ns.store(now_ns() + backoff, std::memory_order_relaxed);
+  g_backoff_ns.store(std::min(2 * backoff, kLongestBackoffNs), std::memory_order_relaxed);
 }
 
 inline void cpu_relax() {
