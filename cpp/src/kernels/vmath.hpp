@@ -11,8 +11,8 @@
 // is included):
 //   float32: exp, log <= 1; tanh, sigmoid <= 2; log1p (as softplus uses it) <= 3
 //   float64: exp, log <= 1; tanh, sigmoid <= 3
-//   GELU (float32, through normal_cdf_f32): <= 8 wherever the result is a normal number, the
-//   lower tail included
+//   GELU (float32, through normal_cdf_f32): <= 8 wherever Phi(x) is a normal number (x above
+//   about -13), the lower tail included
 // Range reduction is exact (the high part of ln 2 has trailing zero bits), the polynomials are
 // truncated Taylor series whose truncation error sits far below half an ulp on the reduced
 // range, so the bound is the rounding of the few operations that follow.
