@@ -59,7 +59,9 @@ void record_team_wait(int64_t wait_ns, int64_t caller_ns, int64_t caller_chunks)
   unsigned recent = ((g_recent_waits.load(std::memory_order_relaxed) << 1) | (preempted ? 1u : 0u)) & 7u;
   g_recent_waits.store(recent, std::memory_order_relaxed);
   if (!preempted) {
-    if (g_clean_loops.fetch_add(1, std::memory_order_relaxed) + 1 >= kCleanLoopsToReset)
+    // Once per run of clean loops: the back-off only grows again after a wait, which restarts
+    // the count.
+    if (g_clean_loops.fetch_add(1, std::memory_order_relaxed) + 1 == kCleanLoopsToReset)
       g_backoff_ns.store(kFirstBackoffNs, std::memory_order_relaxed);
     return;
   }
