@@ -169,8 +169,12 @@ def test_gelu_float32_keeps_relative_accuracy_in_the_lower_tail(kind):
     # a few ulps of itself down to where Phi(x) leaves the normal float32 range (x near -13).
     if kind == "default":
         pytest.skip("the portable kind computes 1 + erf(x / sqrt 2) with the C library, as PyTorch does")
+    # Random bit patterns too: a grid alone missed a 9-ulp point near x = 0.0018 in an earlier
+    # form of Phi (it showed only in an exhaustive sweep).
+    lo, hi = np.array([1e-30, 14], dtype=np.float32).view(np.uint32)
+    scattered = np.random.default_rng(7).integers(lo, hi, 200000, dtype=np.uint32).view(np.float32)
     x = np.concatenate([np.linspace(-14, 14, 100001), -np.logspace(-30, 1.1, 5000),
-                        np.logspace(-30, 1.1, 5000)]).astype(np.float32)
+                        np.logspace(-30, 1.1, 5000), scattered, -scattered]).astype(np.float32)
     x64 = x.astype(np.float64)
     ref = x64 * 0.5 * np.array([math.erfc(-v / math.sqrt(2)) for v in x64])
     got = bp.nn.functional.gelu(bp.tensor(x)).numpy().astype(np.float64)
@@ -180,7 +184,7 @@ def test_gelu_float32_keeps_relative_accuracy_in_the_lower_tail(kind):
     tiny = np.finfo(np.float32).tiny
     normal = (np.abs(ref) > tiny) & (phi > tiny)
     ulps = np.abs(got - ref)[normal] / np.spacing(np.abs(ref[normal]).astype(np.float32)).astype(np.float64)
-    assert ulps.max() <= 8, f"gelu off by {ulps.max():.1f} ulps at x={x[normal][np.argmax(ulps)]}"
+    assert ulps.max() <= 7, f"gelu off by {ulps.max():.1f} ulps at x={x[normal][np.argmax(ulps)]}"
 
 
 GRADS = {
