@@ -4,6 +4,8 @@ The op tables use small tensors, which stay below the grain size and run serial;
 take the parallel path, and the results must not depend on the thread count.
 """
 
+import math
+
 import numpy as np
 import pytest
 
@@ -88,6 +90,28 @@ def test_max_and_mean_over_dim_large_match_torch(threads):
     np.testing.assert_allclose(bv, tv, rtol=1e-10, atol=1e-15)
     np.testing.assert_allclose(bg, tg, rtol=1e-12)
 
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_full_sum_splits_into_blocks_and_keeps_its_bits(dtype):
+    # A full reduction splits the row into fixed blocks, so the thread count does not change the
+    # order of the additions: the bits are the same on 1 and 2 threads.
+    rng = np.random.default_rng(3)
+    a = (rng.standard_normal(1_000_003) * 10.0 ** rng.integers(-3, 4, 1_000_003)).astype(dtype)
+    previous = bp.get_num_threads()
+    try:
+        results = []
+        for n in (1, 2):
+            bp.set_num_threads(n)
+            x = bp.tensor(a)
+            results.append((x.sum().item(), x.mean().item(), x.reshape(1, -1).sum(dim=1).numpy()[0]))
+    finally:
+        bp.set_num_threads(previous)
+    assert results[0] == results[1]
+    exact = math.fsum(a.astype(np.float64).tolist())
+    tol = 1e-6 if dtype == "float32" else 1e-12
+    assert abs(results[0][0] - exact) <= tol * np.abs(a.astype(np.float64)).sum()
+    assert results[0][2] == results[0][0]
 
 @pytest.mark.parametrize("norm_type", [1.0, 2.0, 3.0, float("inf")])
 def test_clip_grad_norm_large_matches_numpy(threads, norm_type):

@@ -318,6 +318,7 @@ bool dynamic_from_environment() {
 // so the team shrinks by the fewest others seen over the last kWindow readings. A reading costs
 // about 15 us per thread of this process, so it is taken at most every 10 ms.
 constexpr int64_t kResampleNs = 10'000'000;
+std::atomic<int> g_dynamic_set{-1};  // set_dynamic_threads: -1 until called, then 0 or 1
 constexpr int kWindow = 4;
 std::atomic<int64_t> g_next_sample_ns{0};
 std::atomic<int> g_others[kWindow];
@@ -328,7 +329,9 @@ std::atomic<unsigned> g_sample_count{0};
 int available_threads() {
   int threads = max_threads();
   if (threads <= 1) return threads;
-  static const bool dynamic = dynamic_from_environment();
+  static const bool from_environment = dynamic_from_environment();
+  int set = g_dynamic_set.load(std::memory_order_relaxed);
+  bool dynamic = set < 0 ? from_environment : set != 0;
   static const int cpus = cpus_of_this_process();
   if (!dynamic) return threads;
   int64_t now = now_ns();
@@ -341,13 +344,20 @@ int available_threads() {
       // This thread is runnable in both counts (so at least 1 of ours); the rest of the
       // machine's is other processes' work.
       int others = std::max(0, running - std::max(1, ours));
-      g_others[g_sample_count.fetch_add(1, std::memory_order_relaxed) % kWindow].store(others, std::memory_order_relaxed);
+      unsigned sample = g_sample_count.fetch_add(1, std::memory_order_relaxed);
+      // The first reading fills the window: slots still at their initial 0 would read as an idle
+      // machine for the first kWindow readings, and beside a busy process a short run spent
+      // them (its first 40 ms, 60% of the loops there) on a team that had to wait for it.
+      for (int slot = 0; slot < (sample == 0 ? kWindow : 1); ++slot)
+        g_others[(sample + slot) % kWindow].store(others, std::memory_order_relaxed);
     }
   }
   int fewest = g_others[0].load(std::memory_order_relaxed);
   for (int i = 1; i < kWindow; ++i) fewest = std::min(fewest, g_others[i].load(std::memory_order_relaxed));
   return std::min(threads, std::max(1, cpus - fewest));
 }
+
+void set_dynamic_threads(bool on) { g_dynamic_set.store(on ? 1 : 0, std::memory_order_relaxed); }
 
 void run_chunks(int64_t chunks, void (*chunk)(int64_t c, void* context), void* context) {
   int threads = t_in_chunk ? 1 : available_threads();

@@ -20,6 +20,9 @@ void set_max_threads(int n);
 /// and 1 for a while after a loop's caller had to wait for a worker preempted in the middle of a
 /// chunk; OMP_DYNAMIC=false turns both off.
 int available_threads();
+/// Turns that adjustment on or off for the whole process, over OMP_DYNAMIC (omp_set_dynamic's
+/// counterpart): off, every loop gets max_threads().
+void set_dynamic_threads(bool on);
 /// Whether the calling thread is running a chunk of a parallel loop (nested loops run serially).
 bool in_parallel_region();
 
