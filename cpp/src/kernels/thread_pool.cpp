@@ -305,6 +305,8 @@ int runnable_threads_of_this_process() {
   return running;
 }
 
+std::atomic<int> g_dynamic_set{-1};  // set_dynamic_threads: -1 until called, then 0 or 1
+
 bool dynamic_from_environment() {
   const char* env = std::getenv("OMP_DYNAMIC");
   if (!env) return true;
@@ -318,7 +320,6 @@ bool dynamic_from_environment() {
 // so the team shrinks by the fewest others seen over the last kWindow readings. A reading costs
 // about 15 us per thread of this process, so it is taken at most every 10 ms.
 constexpr int64_t kResampleNs = 10'000'000;
-std::atomic<int> g_dynamic_set{-1};  // set_dynamic_threads: -1 until called, then 0 or 1
 constexpr int kWindow = 4;
 std::atomic<int64_t> g_next_sample_ns{0};
 std::atomic<int> g_others[kWindow];
