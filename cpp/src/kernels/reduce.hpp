@@ -43,10 +43,20 @@ acc_t<T> sum_run(const T* p, int64_t n) {
 /// is the same whether its blocks ran on one thread or on several.
 constexpr int64_t kSumBlock = 16384;
 
+/// The sum of block k of p[0..n).
+template <class T>
+acc_t<T> sum_block(const T* p, int64_t n, int64_t k) {
+  return sum_run(p + k * kSumBlock, std::min(kSumBlock, n - k * kSumBlock));
+}
+
+inline int64_t sum_block_count(int64_t n) {
+  return (n + kSumBlock - 1) / kSumBlock;
+}
+
 template <class T>
 acc_t<T> sum_blocks(const T* p, int64_t n) {
   acc_t<T> s = 0;
-  for (int64_t b = 0; b < n; b += kSumBlock) s += sum_run(p + b, std::min(kSumBlock, n - b));
+  for (int64_t k = 0; k < sum_block_count(n); ++k) s += sum_block(p, n, k);
   return s;
 }
 
@@ -56,10 +66,10 @@ void sum_middle(const T* x, T* out, int64_t outer, int64_t R, int64_t inner) {
   if (inner == 1) {
     if (outer == 1 && R > kSumBlock) {
       // One long row (a full reduction): its blocks are the parallel work.
-      int64_t blocks = (R + kSumBlock - 1) / kSumBlock;
+      int64_t blocks = sum_block_count(R);
       std::vector<acc_t<T>> part(static_cast<size_t>(blocks));
       parallel_for(blocks, kSumBlock, [&](int64_t b, int64_t e) {
-        for (int64_t k = b; k < e; ++k) part[k] = sum_run(x + k * kSumBlock, std::min(kSumBlock, R - k * kSumBlock));
+        for (int64_t k = b; k < e; ++k) part[k] = sum_block(x, R, k);
       });
       acc_t<T> s = 0;
       for (acc_t<T> v : part) s += v;

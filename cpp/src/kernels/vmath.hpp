@@ -76,11 +76,17 @@ V from_bits(U u) {
   return (V)u;
 }
 
+// 1.5 * 2^(mantissa bits): adding it to |x| < 2^(mantissa bits - 1) rounds x to an integer
+// (ties to even) and leaves that integer in the low bits.
+template <class S>
+constexpr S round_magic() {
+  return sizeof(S) == 4 ? S(0x1.8p23) : S(0x1.8p52);
+}
+
 // x rounded to the nearest integer (ties to even), valid for |x| < 2^(mantissa bits - 1).
 template <class V>
 V round_int(V x) {
-  using S = elem_t<V>;
-  const S magic = sizeof(S) == 4 ? S(0x1.8p23) : S(0x1.8p52);
+  const auto magic = round_magic<elem_t<V>>();
   return (x + magic) - magic;
 }
 
@@ -90,7 +96,7 @@ template <class V>
 V pow2_of_shifted(V shifted) {
   using S = elem_t<V>;
   constexpr bool f32 = sizeof(S) == 4;
-  const S magic = f32 ? S(0x1.8p23) : S(0x1.8p52);
+  const S magic = round_magic<S>();
   const auto bias = f32 ? 127u : 1023u;
   const int mant = f32 ? 23 : 52;
   // The low bits of n + magic hold n; modulo 2^bits, bits(n + magic) + bias - bits(magic) is n + bias.
@@ -101,8 +107,7 @@ V pow2_of_shifted(V shifted) {
 // 2^n for integral n in the normal exponent range.
 template <class V>
 V pow2_int(V n) {
-  using S = elem_t<V>;
-  return pow2_of_shifted(n + (sizeof(S) == 4 ? S(0x1.8p23) : S(0x1.8p52)));
+  return pow2_of_shifted(n + round_magic<elem_t<V>>());
 }
 
 // Whether any lane of a comparison result is set: one test instruction where the ISA has it, so
@@ -161,7 +166,7 @@ V exp_reduced(V x, bool normal_range, V x_lo = V{}) {
   // Past these the result is already 0 or inf; clamping keeps 2^n's two halves normal.
   const S lo = f32 ? S(-105) : S(-746), hi = f32 ? S(89) : S(710);
   const S log2e = S(1.4426950408889634074);
-  const S magic = f32 ? S(0x1.8p23) : S(0x1.8p52);
+  const S magic = round_magic<S>();
   // ln 2 = hi + lo with hi short enough that n * hi is exact for every n reached here.
   const S ln2_hi = f32 ? S(0.693359375) : S(6.93147180369123816490e-01);
   const S ln2_lo = f32 ? S(-2.12194440e-4) : S(1.90821492927058770002e-10);
@@ -227,7 +232,7 @@ V log_v(V x) {
   const B bias = f32 ? B(127) : B(1023);
   const S ln2_hi = f32 ? S(0.693359375) : S(6.93147180369123816490e-01);
   const S ln2_lo = f32 ? S(-2.12194440e-4) : S(1.90821492927058770002e-10);
-  const S magic = f32 ? S(0x1.8p23) : S(0x1.8p52);
+  const S magic = round_magic<S>();
 
   auto sub = x < min_normal;
   V xs = sub ? x * lift : x;  // denormals become normal; the exponent is corrected below
