@@ -91,7 +91,6 @@ def test_max_and_mean_over_dim_large_match_torch(threads):
     np.testing.assert_allclose(bg, tg, rtol=1e-12)
 
 
-
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_full_sum_splits_into_blocks_and_keeps_its_bits(dtype):
     # A full reduction splits the row into fixed blocks, so the thread count does not change the
@@ -112,6 +111,7 @@ def test_full_sum_splits_into_blocks_and_keeps_its_bits(dtype):
     tol = 1e-6 if dtype == "float32" else 1e-12
     assert abs(results[0][0] - exact) <= tol * np.abs(a.astype(np.float64)).sum()
     assert results[0][2] == results[0][0]
+
 
 @pytest.mark.parametrize("norm_type", [1.0, 2.0, 3.0, float("inf")])
 def test_clip_grad_norm_large_matches_numpy(threads, norm_type):
